@@ -1,0 +1,118 @@
+package profiles
+
+import (
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	libseccomp "github.com/seccomp/libseccomp-golang"
+)
+
+// ABI names a system call ABI. A task's syscalls are recorded under the ABI
+// it entered the kernel with, because the same number means different
+// syscalls on each (and a filter must name every architecture it allows).
+type ABI string
+
+// The ABIs tailor records. Keep in sync with enum tailor_abi in bpf/tailor.h.
+const (
+	ABIX8664 ABI = "x86_64"
+	ABIX86   ABI = "x86"
+	ABIX32   ABI = "x32"
+)
+
+// ABIs lists the known ABIs in their canonical (and BPF index) order.
+var ABIs = []ABI{ABIX8664, ABIX86, ABIX32}
+
+// ABIByIndex maps the BPF program's ABI index to its name.
+func ABIByIndex(i int) (ABI, error) {
+	if i < 0 || i >= len(ABIs) {
+		return "", fmt.Errorf("unknown ABI index %d", i)
+	}
+	return ABIs[i], nil
+}
+
+// Index is the ABI's position in ABIs (the BPF program's ABI index).
+func (a ABI) Index() int {
+	for i, b := range ABIs {
+		if a == b {
+			return i
+		}
+	}
+	return -1
+}
+
+// Valid reports whether a is a known ABI.
+func (a ABI) Valid() bool { return a.Index() >= 0 }
+
+// ScmpArch is libseccomp's architecture for the ABI.
+func (a ABI) ScmpArch() libseccomp.ScmpArch {
+	switch a {
+	case ABIX8664:
+		return libseccomp.ArchAMD64
+	case ABIX86:
+		return libseccomp.ArchX86
+	case ABIX32:
+		return libseccomp.ArchX32
+	}
+	return libseccomp.ArchInvalid
+}
+
+// OCIArch is the runtime-spec seccomp architecture for the ABI.
+func (a ABI) OCIArch() specs.Arch {
+	switch a {
+	case ABIX8664:
+		return specs.ArchX86_64
+	case ABIX86:
+		return specs.ArchX86
+	case ABIX32:
+		return specs.ArchX32
+	}
+	return ""
+}
+
+// ABIFromOCIArch maps a runtime-spec architecture to an ABI.
+func ABIFromOCIArch(arch specs.Arch) (ABI, bool) {
+	for _, a := range ABIs {
+		if a.OCIArch() == arch {
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// SyscallName resolves a syscall number of this ABI to its name through
+// libseccomp. x32 numbers may be given with or without the x32 syscall bit.
+func (a ABI) SyscallName(nr int) (string, error) {
+	arch := a.ScmpArch()
+	if arch == libseccomp.ArchInvalid {
+		return "", fmt.Errorf("unknown ABI %q", a)
+	}
+	if a == ABIX32 {
+		nr |= X32SyscallBit
+	}
+	name, err := libseccomp.ScmpSyscall(nr).GetNameByArch(arch)
+	if err != nil {
+		return "", fmt.Errorf("syscall %d of ABI %s: %w", nr, a, err)
+	}
+	return name, nil
+}
+
+// SyscallNr resolves a syscall name to this ABI's number (x32 numbers carry
+// the x32 syscall bit, as the kernel sees them).
+func (a ABI) SyscallNr(name string) (int, error) {
+	arch := a.ScmpArch()
+	if arch == libseccomp.ArchInvalid {
+		return 0, fmt.Errorf("unknown ABI %q", a)
+	}
+	nr, err := libseccomp.GetSyscallFromNameByArch(name, arch)
+	if err != nil {
+		return 0, fmt.Errorf("syscall %q on ABI %s: %w", name, a, err)
+	}
+	if nr < 0 {
+		return 0, fmt.Errorf("syscall %q does not exist on ABI %s", name, a)
+	}
+	return int(nr), nil
+}
+
+// X32SyscallBit marks x32 syscalls in the syscall number
+// (__X32_SYSCALL_BIT). Keep in sync with bpf/tailor.h.
+const X32SyscallBit = 0x40000000
