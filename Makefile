@@ -1,0 +1,52 @@
+# tailor: build, test, demo. Run as root on Debian 12; `make demo` and
+# `make test` are the two commands the README starts with.
+
+export PATH := /usr/local/go/bin:$(PATH)
+
+GO       ?= go
+BIN      := bin/tailor
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+PREFIX   ?= /usr/local
+HOOKSDIR ?= /usr/share/containers/oci/hooks.d
+# e2e tests run real containers: generous, but well under CI's budget.
+TESTTIMEOUT ?= 12m
+
+.PHONY: all build test demo bench generate install prereqs fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tailor
+
+# Unit tests need no root; e2e tests (./e2e) need root and skip without it
+# (and fail under CI=true).
+test: build
+	$(GO) test -timeout $(TESTTIMEOUT) ./...
+
+prereqs:
+	bash scripts/install-prereqs.sh
+
+demo: prereqs build
+	bash scripts/demo.sh $(BIN)
+
+bench: build
+	@if [ -f scripts/bench.sh ]; then bash scripts/bench.sh $(BIN); \
+	else echo "bench: scripts/bench.sh not written yet"; fi
+
+# Regenerates the committed bpf2go output; needs clang, llvm, libbpf-dev, bpftool.
+generate:
+	$(GO) generate ./bpf/...
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tailor
+	install -D -m 0644 deploy/hooks.d/tailor.json $(DESTDIR)$(HOOKSDIR)/tailor.json
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
