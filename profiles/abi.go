@@ -107,11 +107,27 @@ func (a ABI) SyscallNr(name string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("syscall %q on ABI %s: %w", name, a, err)
 	}
-	if nr < 0 {
-		return 0, fmt.Errorf("syscall %q does not exist on ABI %s", name, a)
+	if nr >= 0 {
+		return int(nr), nil
 	}
-	return int(nr), nil
+	// A negative number is libseccomp's pseudo number for a multiplexed
+	// syscall (socket on x86 is also reachable through socketcall): find
+	// the kernel's direct number, if the ABI has one.
+	base := 0
+	if a == ABIX32 {
+		base = X32SyscallBit
+	}
+	for n := base; n < base+MaxSyscallNr; n++ {
+		if got, err := libseccomp.ScmpSyscall(n).GetNameByArch(arch); err == nil && got == name {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("syscall %q does not exist on ABI %s", name, a)
 }
+
+// MaxSyscallNr bounds the syscall numbers tailor records per ABI (x32
+// numbers without the x32 bit). Keep in sync with MAX_NR in bpf/tailor.h.
+const MaxSyscallNr = 1024
 
 // X32SyscallBit marks x32 syscalls in the syscall number
 // (__X32_SYSCALL_BIT). Keep in sync with bpf/tailor.h.

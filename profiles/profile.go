@@ -52,11 +52,11 @@ func (l Loss) Any() bool {
 
 // Source says where the observations came from.
 type Source struct {
-	Runtime       string    `json:"runtime,omitempty"`
-	Kernel        string    `json:"kernel,omitempty"`
-	ContainerID   string    `json:"containerID,omitempty"`
-	Start         time.Time `json:"start,omitzero"`
-	End           time.Time `json:"end,omitzero"`
+	Runtime     string    `json:"runtime,omitempty"`
+	Kernel      string    `json:"kernel,omitempty"`
+	ContainerID string    `json:"containerID,omitempty"`
+	Start       time.Time `json:"start,omitzero"`
+	End         time.Time `json:"end,omitzero"`
 	// Recordings is how many learning runs were merged into this profile.
 	Recordings int `json:"recordings"`
 	// SyscallBoundary says where counting syscalls began: "seccomp" (after
@@ -68,6 +68,10 @@ type Source struct {
 type ABISyscalls struct {
 	ABI      ABI       `json:"abi"`
 	Syscalls []Syscall `json:"syscalls"`
+	// Unnamed holds syscall numbers the kernel ran that libseccomp cannot
+	// name (newer than the library): no seccomp rule can allow them by
+	// name, so generators must say so.
+	Unnamed []int `json:"unnamed,omitempty"`
 }
 
 // Syscall is one syscall seen, by name (numbers differ per ABI and kernel).

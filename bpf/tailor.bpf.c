@@ -1,0 +1,472 @@
+//go:build ignore
+
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tailor's recorder: which syscalls (per ABI, with the arguments that
+ * decide the attack surface) and which capabilities the tasks of the
+ * containers being learned use, aggregated in the kernel. User space gets
+ * one ring-buffer record per new (container, item) only.
+ *
+ * Scope: a container is registered by its mount namespace and its init.
+ * Tasks are tracked from registration, inherited at fork, and joined when a
+ * task in a registered mount namespace forks, execs or loads a seccomp
+ * filter (runc exec). Runtime boundary: a tracked task's syscalls count once
+ * its seccomp filter count grows past the one it had when tracking began
+ * (the container's filter was loaded, in this task or by TSYNC), or, for
+ * containers without a filter, from the init's final execve (inclusive).
+ * Capability checks count from the final execve, keeping the checks made
+ * since the task's credentials last changed before it (the runtime's
+ * capset/setresuid): the container's own capability sets.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "tailor.h"
+#include "syscall_nr.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
+#define SYS_SOCKET 1     /* socketcall's call for socket(2) */
+#define PR_SET_SECCOMP 22
+
+/* Number of registered containers whose boundary is the final execve:
+ * while zero, tasks without any seccomp filter skip all work. */
+__u32 exec_boundary_users = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_TASKS);
+	__type(key, __u32); /* thread id */
+	__type(value, struct task_state);
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_CONTAINERS);
+	__type(key, __u32); /* mount namespace inode */
+	__type(value, __u32); /* container index */
+} mntns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_CONTAINERS);
+	__type(key, __u32);
+	__type(value, struct container);
+} containers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_CONTAINERS * N_ABIS);
+	__type(key, __u32); /* cid * N_ABIS + abi */
+	__type(value, struct bitmap);
+} syscalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_ARG_ENTRIES);
+	__type(key, struct arg_key);
+	__type(value, __u8);
+} args SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_ARG_ENTRIES / 4);
+	__type(key, struct argc_key);
+	__type(value, __u32); /* distinct values; > MAX_ARG_VALUES: overflow */
+} argcount SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/* Force the event type into BTF for bpf2go. */
+const struct event *unused_event __attribute__((unused));
+
+static __always_inline void lose(__u64 *counter)
+{
+	__sync_fetch_and_add(counter, 1);
+}
+
+static __always_inline void emit(struct task_struct *task, __u32 cid, __u8 kind,
+				 __u8 abi, __u16 nr, __u64 value)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		struct container *c = bpf_map_lookup_elem(&containers, &cid);
+		if (c)
+			lose(&c->lost_events);
+		return;
+	}
+	e->cid = cid;
+	e->kind = kind;
+	e->abi = abi;
+	e->nr = nr;
+	e->value = value;
+	e->pid = task->pid;
+	e->tgid = task->tgid;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	const unsigned char *name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
+	if (!name || bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), name) < 0)
+		e->exe[0] = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline __u32 task_mntns(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+}
+
+static __always_inline __u32 task_filters(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, seccomp.filter_count.counter);
+}
+
+static __always_inline __u64 task_cred(struct task_struct *task)
+{
+	return (__u64)BPF_CORE_READ(task, cred);
+}
+
+/* track starts tracking task for container cid, as the runtime's (pending)
+ * until its boundary. */
+static __always_inline void track(struct task_struct *task, __u32 cid)
+{
+	struct container *c = bpf_map_lookup_elem(&containers, &cid);
+	if (!c)
+		return;
+	struct task_state ts = {
+		.cid = cid,
+		.exec_boundary = c->flags & BOUNDARY_EXEC,
+		.filters = task_filters(task),
+		.cred = task_cred(task),
+	};
+	__u32 tid = task->pid;
+	if (bpf_map_update_elem(&tasks, &tid, &ts, BPF_NOEXIST) && !bpf_map_lookup_elem(&tasks, &tid))
+		lose(&c->lost_tasks);
+}
+
+/* joined returns the container whose mount namespace task is in. */
+static __always_inline __u32 *joined(struct task_struct *task)
+{
+	__u32 ns = task_mntns(task);
+	return ns ? bpf_map_lookup_elem(&mntns, &ns) : 0;
+}
+
+static __always_inline void record_syscall(struct task_struct *task, __u32 cid, __u8 abi, __u32 nr)
+{
+	__u32 idx = cid * N_ABIS + abi;
+	struct bitmap *bm = bpf_map_lookup_elem(&syscalls, &idx);
+	if (!bm || nr >= MAX_NR)
+		return;
+	/* Keep the compiler from folding the mask into the check above: the
+	 * verifier needs it on the register that indexes the bitmap. */
+	asm volatile("" : "+r"(nr));
+	__u64 bit = 1ULL << (nr & 63);
+	__u64 *w = &bm->w[(nr >> 6) & (NR_WORDS - 1)];
+	if (*w & bit)
+		return;
+	if (__sync_fetch_and_or(w, bit) & bit)
+		return;
+	emit(task, cid, EV_SYSCALL, abi, nr, 0);
+}
+
+static __always_inline __u64 arg(struct pt_regs *regs, __u8 abi, int i)
+{
+	if (abi == ABI_X86) {
+		switch (i) {
+		case 0: return (__u32)regs->bx;
+		case 1: return (__u32)regs->cx;
+		}
+		return 0;
+	}
+	switch (i) {
+	case 0: return regs->di;
+	case 1: return regs->si;
+	}
+	return 0;
+}
+
+#define NS_CLONE_MASK 0x7E020000ULL    /* profiles.CloneNamespaceMask */
+#define NS_MASK (NS_CLONE_MASK | 0x80) /* profiles.NamespaceMask */
+
+/* arg_value computes the recorded argument value of the syscalls listed in
+ * profiles.ArgRules. Keep in sync with profiles/args.go. Returns 1 when the
+ * syscall has one, 0 when not, -1 when it could not be read. */
+static __always_inline int arg_value(struct pt_regs *regs, __u8 abi, long id, __u64 *v)
+{
+	long clone = NR_X86_64_clone, clone3 = NR_X86_64_clone3, unshare = NR_X86_64_unshare,
+	     setns = NR_X86_64_setns, socket = NR_X86_64_socket, personality = NR_X86_64_personality,
+	     prctl = NR_X86_64_prctl, ioctl = NR_X86_64_ioctl, socketcall = -1;
+	if (abi == ABI_X86) {
+		clone = NR_X86_clone; clone3 = NR_X86_clone3; unshare = NR_X86_unshare;
+		setns = NR_X86_setns; socket = NR_X86_socket; personality = NR_X86_personality;
+		prctl = NR_X86_prctl; ioctl = NR_X86_ioctl; socketcall = NR_X86_socketcall;
+	} else if (abi == ABI_X32) {
+		clone = NR_X32_clone; clone3 = NR_X32_clone3; unshare = NR_X32_unshare;
+		setns = NR_X32_setns; socket = NR_X32_socket; personality = NR_X32_personality;
+		prctl = NR_X32_prctl; ioctl = NR_X32_ioctl;
+	}
+	if (id == clone) {
+		*v = arg(regs, abi, 0) & NS_CLONE_MASK;
+	} else if (id == clone3) {
+		__u64 flags = 0;
+		if (bpf_probe_read_user(&flags, sizeof(flags), (void *)arg(regs, abi, 0)) < 0)
+			return -1;
+		*v = flags & NS_MASK;
+	} else if (id == unshare || id == personality || id == prctl || id == socketcall) {
+		*v = arg(regs, abi, 0);
+	} else if (id == setns) {
+		*v = arg(regs, abi, 1);
+	} else if (id == socket) {
+		*v = arg(regs, abi, 0) << 32 | (arg(regs, abi, 1) & 0xf);
+	} else if (id == ioctl) {
+		*v = arg(regs, abi, 1) & 0xffffffff;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static __always_inline void record_arg(struct task_struct *task, struct pt_regs *regs,
+				       __u32 cid, __u8 abi, long id, __u32 nr)
+{
+	__u64 v;
+	int ok = arg_value(regs, abi, id, &v);
+	if (ok == 0)
+		return;
+	struct container *c = bpf_map_lookup_elem(&containers, &cid);
+	if (!c)
+		return;
+	if (ok < 0) {
+		lose(&c->lost_args);
+		return;
+	}
+	struct arg_key k = { .cid = cid, .abi = abi, .nr = nr, .value = v };
+	if (bpf_map_lookup_elem(&args, &k))
+		return;
+	struct argc_key ck = { .cid = cid, .abi = abi, .nr = nr };
+	__u32 *n = bpf_map_lookup_elem(&argcount, &ck);
+	if (!n) {
+		__u32 zero = 0;
+		bpf_map_update_elem(&argcount, &ck, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&argcount, &ck);
+		if (!n) {
+			lose(&c->lost_args);
+			return;
+		}
+	}
+	if (*n >= MAX_ARG_VALUES) {
+		*n = MAX_ARG_VALUES + 1; /* overflow: no argument rule */
+		return;
+	}
+	__u8 one = 1;
+	long err = bpf_map_update_elem(&args, &k, &one, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: another CPU was first */)
+		return;
+	if (err) {
+		lose(&c->lost_args);
+		return;
+	}
+	__sync_fetch_and_add(n, 1);
+	emit(task, cid, EV_ARG, abi, nr, v);
+}
+
+static __always_inline void record_caps(struct task_struct *task, __u32 cid, __u64 granted, __u64 denied)
+{
+	struct container *c = bpf_map_lookup_elem(&containers, &cid);
+	if (!c)
+		return;
+	__u64 g = granted & ~c->caps_granted, d = denied & ~c->caps_denied;
+	if (g)
+		g &= ~__sync_fetch_and_or(&c->caps_granted, g);
+	if (d)
+		d &= ~__sync_fetch_and_or(&c->caps_denied, d);
+	for (int i = 0; i < 64 && (g | d); i++) {
+		__u64 bit = 1ULL << i;
+		if (g & bit)
+			emit(task, cid, EV_CAP, 0, i, 1);
+		if (d & bit)
+			emit(task, cid, EV_CAP, 0, i, 0);
+		g &= ~bit;
+		d &= ~bit;
+	}
+}
+
+static __always_inline int is_exec(__u8 abi, long id)
+{
+	if (abi == ABI_X86)
+		return id == NR_X86_execve || id == NR_X86_execveat;
+	if (abi == ABI_X32)
+		return id == NR_X32_execve || id == NR_X32_execveat;
+	return id == NR_X86_64_execve || id == NR_X86_64_execveat;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	/* Hot path for every task on the host: tracked tasks past their
+	 * boundary run under a seccomp filter, so a task with none can only
+	 * matter when it is about to load one (runc exec joining), or when a
+	 * container without a filter is being learned. */
+	if (task->seccomp.mode == 0 && !exec_boundary_users &&
+	    id != NR_X86_64_seccomp && id != NR_X86_64_prctl)
+		return 0;
+
+	__u32 tid = task->pid;
+	struct task_state *ts = bpf_map_lookup_elem(&tasks, &tid);
+	if (!ts) {
+		/* A task that entered a registered mount namespace by setns and
+		 * loads the container's filter itself (seccomp or prctl) is a
+		 * joiner: its syscalls count once the filter is there. */
+		if ((id == NR_X86_64_seccomp ||
+		     (id == NR_X86_64_prctl && regs->di == PR_SET_SECCOMP))) {
+			__u32 *cid = joined(task);
+			if (cid)
+				track(task, *cid);
+		}
+		return 0;
+	}
+
+	__u8 abi = ABI_X86_64;
+	if (id & X32_SYSCALL_BIT)
+		abi = ABI_X32;
+	else if (task->thread_info.status & TS_COMPAT)
+		abi = ABI_X86;
+	__u32 nr = id & ~X32_SYSCALL_BIT;
+
+	if (!ts->cap_active && is_exec(abi, id) && ts->cred != task_cred(task)) {
+		/* The final execve: checks made before the credentials last
+		 * changed were the runtime's (full capabilities). */
+		ts->pending_granted = 0;
+		ts->pending_denied = 0;
+		ts->cred = task_cred(task);
+	}
+	if (!ts->sys_active) {
+		if (ts->exec_boundary || (__u32)task->seccomp.filter_count.counter == ts->filters) {
+			ts->last_nr = nr;
+			ts->last_abi = abi;
+			return 0;
+		}
+		ts->sys_active = 1;
+	}
+	record_syscall(task, ts->cid, abi, nr);
+	record_arg(task, regs, ts->cid, abi, id, nr);
+	return 0;
+}
+
+static __always_inline int on_cap(int cap, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_state *ts = bpf_map_lookup_elem(&tasks, &tid);
+	if (!ts || cap < 0 || cap > 63)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 bit = 1ULL << cap;
+	if (ts->cap_active) {
+		record_caps(task, ts->cid, ret == 0 ? bit : 0, ret == 0 ? 0 : bit);
+		return 0;
+	}
+	__u64 cred = task_cred(task);
+	if (cred != ts->cred) {
+		ts->pending_granted = 0;
+		ts->pending_denied = 0;
+		ts->cred = cred;
+	}
+	if (ret == 0)
+		ts->pending_granted |= bit;
+	else
+		ts->pending_denied |= bit;
+	return 0;
+}
+
+SEC("tp_btf/cap_capable")
+int BPF_PROG(cap_capable_tp, const struct cred *cred, struct user_namespace *target_ns,
+	     const struct user_namespace *capable_ns, int cap, int ret)
+{
+	return on_cap(cap, ret);
+}
+
+/* Fallback where the capability:cap_capable tracepoint is missing (before
+ * 6.13): cap_capable(cred, target_ns, cap, opts) returns the result. */
+SEC("fexit/cap_capable")
+int BPF_PROG(cap_capable_fexit, const struct cred *cred, struct user_namespace *target_ns,
+	     int cap, unsigned int opts, int ret)
+{
+	return on_cap(cap, ret);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptid = parent->pid;
+	struct task_state *ts = bpf_map_lookup_elem(&tasks, &ptid);
+	if (!ts) {
+		/* Forked inside a registered mount namespace by a task that
+		 * entered it with setns (runc exec, podman exec). */
+		__u32 *cid = joined(parent);
+		if (cid)
+			track(child, *cid);
+		return 0;
+	}
+	struct task_state copy = *ts;
+	__u32 ctid = child->pid;
+	if (bpf_map_update_elem(&tasks, &ctid, &copy, BPF_ANY)) {
+		struct container *c = bpf_map_lookup_elem(&containers, &copy.cid);
+		if (c)
+			lose(&c->lost_tasks);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 old = old_pid, tid = p->pid;
+	struct task_state *ts = bpf_map_lookup_elem(&tasks, &old);
+	if (!ts) {
+		if (!exec_boundary_users)
+			return 0;
+		/* setns into a filterless container, then exec without fork. */
+		__u32 *cid = joined(p);
+		if (!cid)
+			return 0;
+		track(p, *cid);
+		ts = bpf_map_lookup_elem(&tasks, &tid);
+		if (!ts)
+			return 0;
+		ts->last_nr = NR_X86_64_execve;
+	}
+	if (old != tid) {
+		/* A thread other than the leader exec'd and took the leader's
+		 * id: move its state (the leader's entry went at its exit). */
+		struct task_state copy = *ts;
+		bpf_map_update_elem(&tasks, &tid, &copy, BPF_ANY);
+		bpf_map_delete_elem(&tasks, &old);
+		ts = bpf_map_lookup_elem(&tasks, &tid);
+		if (!ts)
+			return 0;
+	}
+	if (!ts->sys_active && ts->exec_boundary) {
+		ts->sys_active = 1;
+		record_syscall(p, ts->cid, ts->last_abi, ts->last_nr);
+	}
+	if (!ts->cap_active) {
+		ts->cap_active = 1;
+		record_caps(p, ts->cid, ts->pending_granted, ts->pending_denied);
+		ts->pending_granted = 0;
+		ts->pending_denied = 0;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p)
+{
+	__u32 tid = p->pid;
+	bpf_map_delete_elem(&tasks, &tid);
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* Types and limits shared by tailor.bpf.c and the Go loader (bpf/tracer.go).
+ * Keep in sync with bpf/tracer.go and profiles/abi.go. */
+#pragma once
+
+#define MAX_CONTAINERS 1024   /* containers learned at once */
+#define MAX_TASKS 32768       /* tracked tasks, all containers */
+#define MAX_NR 1024           /* syscall numbers per ABI (profiles.MaxSyscallNr) */
+#define NR_WORDS (MAX_NR / 64)
+#define MAX_ARG_VALUES 32     /* distinct values per syscall (profiles.MaxArgValues) */
+#define MAX_ARG_ENTRIES 16384
+#define X32_SYSCALL_BIT 0x40000000
+
+/* ABI indexes: profiles.ABIs order. */
+enum tailor_abi {
+	ABI_X86_64 = 0,
+	ABI_X86 = 1,
+	ABI_X32 = 2,
+	N_ABIS = 3,
+};
+
+/* Where a container's syscalls start to count (container.flags). */
+#define BOUNDARY_EXEC 0x1 /* no seccomp filter: from the init's final execve */
+
+enum event_kind {
+	EV_SYSCALL = 1,
+	EV_CAP = 2,
+	EV_ARG = 3,
+};
+
+struct container {
+	__u32 flags;
+	__u32 pad;
+	__u64 caps_granted;  /* capability bits with a granted check */
+	__u64 caps_denied;   /* capability bits with a denied check */
+	__u64 lost_events;   /* ring buffer full */
+	__u64 lost_tasks;    /* task map full */
+	__u64 lost_args;     /* argument map full or unreadable */
+};
+
+struct task_state {
+	__u32 cid;
+	__u8 sys_active;     /* syscalls count from now on */
+	__u8 cap_active;     /* capability checks count from now on */
+	__u8 exec_boundary;  /* copy of the container's BOUNDARY_EXEC */
+	__u8 last_abi;       /* last syscall while pending (exec boundary) */
+	__u32 filters;       /* seccomp filter count when tracking began */
+	__u32 last_nr;
+	__u64 cred;          /* cred the pending checks were made under */
+	__u64 pending_granted;
+	__u64 pending_denied;
+};
+
+struct bitmap {
+	__u64 w[NR_WORDS];
+};
+
+struct arg_key {
+	__u32 cid;
+	__u16 abi;
+	__u16 nr;
+	__u64 value;
+};
+
+struct argc_key {
+	__u32 cid;
+	__u16 abi;
+	__u16 nr;
+};
+
+struct event {
+	__u32 cid;
+	__u8 kind;
+	__u8 abi;
+	__u16 nr;            /* syscall number (x32 without its bit) or capability */
+	__u32 pid;
+	__u32 tgid;
+	__u64 value;         /* EV_ARG: argument value; EV_CAP: 1 granted, 0 denied */
+	char comm[16];
+	char exe[32];        /* base name of the executable */
+};

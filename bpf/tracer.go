@@ -1,0 +1,442 @@
+package bpf
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// Limits of the kernel side. Keep in sync with bpf/tailor.h.
+const (
+	MaxContainers = 1024
+	MaxNr         = 1024
+	MaxArgValues  = 32
+	numABIs       = 3
+	boundaryExec  = 0x1
+)
+
+// Event kinds. Keep in sync with enum event_kind in bpf/tailor.h.
+const (
+	EventSyscall = 1
+	EventCap     = 2
+	EventArg     = 3
+)
+
+// Event is a first sighting of an item in a container.
+type Event struct {
+	Container uint32
+	Kind      uint8
+	ABI       uint8  // index into profiles.ABIs
+	Nr        uint16 // syscall number (x32 without its bit) or capability
+	Pid, Tgid uint32
+	Value     uint64 // EventArg: the value; EventCap: 1 granted, 0 denied
+	Comm, Exe string
+}
+
+// Recording is what the kernel aggregated for one container.
+type Recording struct {
+	// Syscalls holds, per ABI index, the syscall numbers seen.
+	Syscalls [numABIs][]int
+	// Args holds, per ABI index and syscall number, the argument values.
+	Args [numABIs]map[int][]uint64
+	// ArgOverflow holds, per ABI index, the syscalls with too many values.
+	ArgOverflow                     [numABIs]map[int]bool
+	CapsGranted, CapsDenied         uint64
+	LostEvents, LostTasks, LostArgs uint64
+}
+
+// Tracer is the loaded and attached recorder. Its methods are safe for
+// concurrent use.
+type Tracer struct {
+	mu      sync.Mutex
+	objs    coreObjects
+	capProg *ebpf.Program
+	links   []link.Link
+	events  *ringbuf.Reader
+	// CapHook names the hook capability checks are recorded from.
+	CapHook    string
+	execUsers  uint32
+	registered map[uint32]uint32 // container -> mount namespace
+}
+
+type coreObjects struct {
+	SysEnter          *ebpf.Program  `ebpf:"sys_enter"`
+	SchedProcessFork  *ebpf.Program  `ebpf:"sched_process_fork"`
+	SchedProcessExec  *ebpf.Program  `ebpf:"sched_process_exec"`
+	SchedProcessExit  *ebpf.Program  `ebpf:"sched_process_exit"`
+	Tasks             *ebpf.Map      `ebpf:"tasks"`
+	Mntns             *ebpf.Map      `ebpf:"mntns"`
+	Containers        *ebpf.Map      `ebpf:"containers"`
+	Syscalls          *ebpf.Map      `ebpf:"syscalls"`
+	Args              *ebpf.Map      `ebpf:"args"`
+	Argcount          *ebpf.Map      `ebpf:"argcount"`
+	Events            *ebpf.Map      `ebpf:"events"`
+	ExecBoundaryUsers *ebpf.Variable `ebpf:"exec_boundary_users"`
+}
+
+// capHooks are the ways to see capability checks, best first: the
+// capability:cap_capable tracepoint (6.13+), then fexit on cap_capable.
+var capHooks = []struct{ prog, name string }{
+	{"cap_capable_tp", "tp_btf/cap_capable"},
+	{"cap_capable_fexit", "fexit/cap_capable"},
+}
+
+// ErrUnsupported is returned when this kernel cannot run the recorder.
+var ErrUnsupported = errors.New("kernel cannot run tailor's recorder")
+
+// Load loads the programs and attaches them. The caller must Close it.
+func Load() (*Tracer, error) {
+	spec, err := loadTailor()
+	if err != nil {
+		return nil, fmt.Errorf("load BPF spec: %w", err)
+	}
+	t := &Tracer{registered: map[uint32]uint32{}}
+	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
+		return nil, fmt.Errorf("%w: load programs (needs root, BTF at /sys/kernel/btf/vmlinux and tp_btf support, Linux 5.11+): %w", ErrUnsupported, verifierError(err))
+	}
+	maps := map[string]*ebpf.Map{
+		"tasks": t.objs.Tasks, "mntns": t.objs.Mntns, "containers": t.objs.Containers,
+		"syscalls": t.objs.Syscalls, "args": t.objs.Args, "argcount": t.objs.Argcount,
+		"events": t.objs.Events,
+	}
+	var capErrs []error
+	for _, h := range capHooks {
+		var obj struct {
+			P *ebpf.Program `ebpf:"placeholder"`
+		}
+		one := spec.Copy()
+		ps := one.Programs[h.prog]
+		one.Programs = map[string]*ebpf.ProgramSpec{"placeholder": ps}
+		err := one.LoadAndAssign(&obj, &ebpf.CollectionOptions{MapReplacements: maps})
+		if err == nil {
+			var l link.Link
+			l, err = link.AttachTracing(link.TracingOptions{Program: obj.P})
+			if err == nil {
+				t.capProg, t.CapHook = obj.P, h.name
+				t.links = append(t.links, l)
+				break
+			}
+			obj.P.Close()
+		}
+		capErrs = append(capErrs, fmt.Errorf("%s: %w", h.name, err))
+	}
+	if t.capProg == nil {
+		t.Close()
+		return nil, fmt.Errorf("%w: no capability hook works: %w", ErrUnsupported, errors.Join(capErrs...))
+	}
+	for _, p := range []struct {
+		name string
+		prog *ebpf.Program
+	}{
+		{"sys_enter", t.objs.SysEnter},
+		{"sched_process_fork", t.objs.SchedProcessFork},
+		{"sched_process_exec", t.objs.SchedProcessExec},
+		{"sched_process_exit", t.objs.SchedProcessExit},
+	} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p.prog})
+		if err != nil {
+			t.Close()
+			return nil, fmt.Errorf("%w: attach %s: %w", ErrUnsupported, p.name, err)
+		}
+		t.links = append(t.links, l)
+	}
+	t.events, err = ringbuf.NewReader(t.objs.Events)
+	if err != nil {
+		t.Close()
+		return nil, fmt.Errorf("open event ring buffer: %w", err)
+	}
+	return t, nil
+}
+
+func verifierError(err error) error {
+	var ve *ebpf.VerifierError
+	if errors.As(err, &ve) {
+		return fmt.Errorf("%+v", ve)
+	}
+	return err
+}
+
+// Close detaches and unloads everything.
+func (t *Tracer) Close() error {
+	if t.events != nil {
+		t.events.Close()
+	}
+	for _, l := range t.links {
+		l.Close()
+	}
+	if t.capProg != nil {
+		t.capProg.Close()
+	}
+	o := &t.objs
+	for _, c := range []interface{ Close() error }{o.SysEnter, o.SchedProcessFork, o.SchedProcessExec,
+		o.SchedProcessExit, o.Tasks, o.Mntns, o.Containers, o.Syscalls, o.Args, o.Argcount, o.Events} {
+		if c != nil && !isNil(c) {
+			c.Close()
+		}
+	}
+	return nil
+}
+
+func isNil(c interface{ Close() error }) bool {
+	switch v := c.(type) {
+	case *ebpf.Program:
+		return v == nil
+	case *ebpf.Map:
+		return v == nil
+	}
+	return false
+}
+
+// ErrCapacity is returned when the kernel maps have no room left.
+var ErrCapacity = errors.New("tracer is full")
+
+// Register starts recording container cid: tasks in mount namespace mntns
+// that join it, and (with Track) its init. execBoundary selects the
+// boundary for containers without a seccomp filter.
+func (t *Tracer) Register(cid, mntns uint32, execBoundary bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cid >= MaxContainers {
+		return fmt.Errorf("%w: container slot %d out of range", ErrCapacity, cid)
+	}
+	c := tailorContainer{}
+	if execBoundary {
+		c.Flags = boundaryExec
+	}
+	if err := t.objs.Containers.Put(cid, c); err != nil {
+		return fmt.Errorf("register container %d: %w", cid, err)
+	}
+	if err := t.objs.Mntns.Update(mntns, cid, ebpf.UpdateNoExist); err != nil {
+		if errors.Is(err, ebpf.ErrKeyExist) {
+			return fmt.Errorf("mount namespace %d is already being learned", mntns)
+		}
+		return fmt.Errorf("register mount namespace %d: %w", mntns, err)
+	}
+	t.registered[cid] = mntns
+	if execBoundary {
+		t.execUsers++
+		if err := t.objs.ExecBoundaryUsers.Set(t.execUsers); err != nil {
+			return fmt.Errorf("set exec boundary users: %w", err)
+		}
+	}
+	return nil
+}
+
+// Track adds every thread of process pid to container cid, pending its
+// boundary. Register the container first, so that a thread created while
+// this runs is caught by the fork hook.
+func (t *Tracer) Track(cid uint32, pid int) error {
+	tids, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return fmt.Errorf("list threads of %d: %w", pid, err)
+	}
+	for _, e := range tids {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		filters, err := seccompFilters(pid, tid)
+		if err != nil {
+			return err
+		}
+		t.mu.Lock()
+		var c tailorContainer
+		err = t.objs.Containers.Lookup(cid, &c)
+		ts := tailorTaskState{Cid: cid, Filters: filters, ExecBoundary: uint8(c.Flags & boundaryExec)}
+		if err == nil {
+			err = t.objs.Tasks.Update(uint32(tid), ts, ebpf.UpdateNoExist)
+			if errors.Is(err, ebpf.ErrKeyExist) {
+				err = nil // already tracked through the fork hook
+			}
+		}
+		t.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("track thread %d: %w", tid, err)
+		}
+	}
+	return nil
+}
+
+// seccompFilters reads a thread's seccomp filter count.
+func seccompFilters(pid, tid int) (uint32, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/status", pid, tid))
+	if err != nil {
+		return 0, fmt.Errorf("read status of thread %d: %w", tid, err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "Seccomp_filters:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			if err != nil {
+				return 0, fmt.Errorf("parse Seccomp_filters of thread %d: %w", tid, err)
+			}
+			return uint32(n), nil
+		}
+	}
+	return 0, nil // kernel without seccomp filter counts: none loaded
+}
+
+// Live returns how many tracked tasks of cid are alive (exits delete
+// them from the task map).
+func (t *Tracer) Live(cid uint32) (int, error) {
+	n := 0
+	var tid uint32
+	var ts tailorTaskState
+	it := t.objs.Tasks.Iterate()
+	for it.Next(&tid, &ts) {
+		if ts.Cid == cid {
+			n++
+		}
+	}
+	if err := it.Err(); err != nil {
+		return 0, fmt.Errorf("count tasks of container %d: %w", cid, err)
+	}
+	return n, nil
+}
+
+// Drain reads what the kernel aggregated for cid.
+func (t *Tracer) Drain(cid uint32) (*Recording, error) {
+	r := &Recording{}
+	var c tailorContainer
+	if err := t.objs.Containers.Lookup(cid, &c); err != nil {
+		return nil, fmt.Errorf("look up container %d: %w", cid, err)
+	}
+	r.CapsGranted, r.CapsDenied = c.CapsGranted, c.CapsDenied
+	r.LostEvents, r.LostTasks, r.LostArgs = c.LostEvents, c.LostTasks, c.LostArgs
+	for abi := range numABIs {
+		var bm tailorBitmap
+		if err := t.objs.Syscalls.Lookup(cid*numABIs+uint32(abi), &bm); err != nil {
+			return nil, fmt.Errorf("look up syscalls of container %d: %w", cid, err)
+		}
+		for w, word := range bm.W {
+			for b := range 64 {
+				if word&(1<<b) != 0 {
+					r.Syscalls[abi] = append(r.Syscalls[abi], w*64+b)
+				}
+			}
+		}
+		r.Args[abi] = map[int][]uint64{}
+		r.ArgOverflow[abi] = map[int]bool{}
+	}
+	var k tailorArgKey
+	var one uint8
+	it := t.objs.Args.Iterate()
+	for it.Next(&k, &one) {
+		if k.Cid == cid && int(k.Abi) < numABIs {
+			r.Args[k.Abi][int(k.Nr)] = append(r.Args[k.Abi][int(k.Nr)], k.Value)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("read argument values: %w", err)
+	}
+	var ck tailorArgcKey
+	var n uint32
+	it = t.objs.Argcount.Iterate()
+	for it.Next(&ck, &n) {
+		if ck.Cid == cid && int(ck.Abi) < numABIs && n > MaxArgValues {
+			r.ArgOverflow[ck.Abi][int(ck.Nr)] = true
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("read argument counts: %w", err)
+	}
+	return r, nil
+}
+
+// Free forgets container cid and everything recorded for it.
+func (t *Tracer) Free(cid uint32) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var errs []error
+	var c tailorContainer
+	if err := t.objs.Containers.Lookup(cid, &c); err == nil && c.Flags&boundaryExec != 0 && t.execUsers > 0 {
+		t.execUsers--
+		errs = append(errs, t.objs.ExecBoundaryUsers.Set(t.execUsers))
+	}
+	if ns, ok := t.registered[cid]; ok {
+		errs = append(errs, ignoreMissing(t.objs.Mntns.Delete(ns)))
+		delete(t.registered, cid)
+	}
+	errs = append(errs, deleteWhere(t.objs.Tasks, func(_ uint32, ts tailorTaskState) bool { return ts.Cid == cid }))
+	errs = append(errs, deleteWhere(t.objs.Args, func(k tailorArgKey, _ uint8) bool { return k.Cid == cid }))
+	errs = append(errs, deleteWhere(t.objs.Argcount, func(k tailorArgcKey, _ uint32) bool { return k.Cid == cid }))
+	for abi := range uint32(numABIs) {
+		errs = append(errs, t.objs.Syscalls.Put(cid*numABIs+abi, tailorBitmap{}))
+	}
+	errs = append(errs, t.objs.Containers.Put(cid, tailorContainer{}))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("free container %d: %w", cid, err)
+	}
+	return nil
+}
+
+func ignoreMissing(err error) error {
+	if errors.Is(err, ebpf.ErrKeyNotExist) {
+		return nil
+	}
+	return err
+}
+
+func deleteWhere[K comparable, V any](m *ebpf.Map, match func(K, V) bool) error {
+	var keys []K
+	var k K
+	var v V
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		if match(k, v) {
+			keys = append(keys, k)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := ignoreMissing(m.Delete(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrClosed is returned by ReadEvent after Close.
+var ErrClosed = errors.New("tracer closed")
+
+// ReadEvent blocks for the next first-sighting event.
+func (t *Tracer) ReadEvent() (Event, error) {
+	rec, err := t.events.Read()
+	if err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return Event{}, ErrClosed
+		}
+		return Event{}, fmt.Errorf("read event: %w", err)
+	}
+	var e tailorEvent
+	if err := binary.Read(bytes.NewReader(rec.RawSample), binary.NativeEndian, &e); err != nil {
+		return Event{}, fmt.Errorf("decode event: %w", err)
+	}
+	return Event{
+		Container: e.Cid, Kind: e.Kind, ABI: e.Abi, Nr: e.Nr, Pid: e.Pid, Tgid: e.Tgid,
+		Value: e.Value, Comm: cString(e.Comm[:]), Exe: cString(e.Exe[:]),
+	}, nil
+}
+
+func cString[T ~int8 | ~uint8](b []T) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		out = append(out, byte(c))
+	}
+	return string(out)
+}
