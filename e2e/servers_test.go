@@ -1,0 +1,313 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Real server workloads come from Debian packages fetched with
+// `apt-get download` and unpacked with `dpkg -x` into the run directory:
+// nothing is installed on the host. Each rootfs is busybox plus the server
+// binaries and their ldd closure.
+
+// serverPackages are the packages unpacked for the servers: the binaries
+// and the shared libraries they link that a minimal host may lack.
+var serverPackages = []string{
+	"redis-server", "redis-tools", "nginx",
+	"libjemalloc2", "liblzf1", "libssl3", "libsystemd0", "libatomic1", "libpcre2-8-0", "zlib1g",
+	"libcrypt1", "libcap2", "libgcrypt20", "liblzma5", "libzstd1", "liblz4-1", "libgpg-error0",
+}
+
+var debrootOnce once[string]
+
+// debroot downloads and unpacks serverPackages once per run and returns the
+// directory they were unpacked into.
+func debroot(t testing.TB) string {
+	t.Helper()
+	requireRoot(t)
+	requireCommand(t, "apt-get", "dpkg", "ldd")
+	return debrootOnce.get(t, func() (string, error) {
+		debs := filepath.Join(runDir, "debs")
+		root := filepath.Join(runDir, "debroot")
+		if err := os.MkdirAll(debs, 0o755); err != nil {
+			return "", err
+		}
+		if err := aptDownload(debs, serverPackages); err != nil {
+			return "", err
+		}
+		files, err := filepath.Glob(filepath.Join(debs, "*.deb"))
+		if err != nil {
+			return "", err
+		}
+		for _, f := range files {
+			if out, err := exec.Command("dpkg", "-x", f, root).CombinedOutput(); err != nil {
+				return "", fmt.Errorf("dpkg -x %s: %w: %s", f, err, out)
+			}
+		}
+		return root, nil
+	})
+}
+
+// aptDownload fetches the packages' .deb files into dir, refreshing the
+// package lists once if apt does not know a package yet.
+func aptDownload(dir string, pkgs []string) error {
+	download := func() ([]byte, error) {
+		// The sandbox user cannot write into a root-only temp dir.
+		cmd := exec.Command("apt-get", append([]string{"-q", "-o", "APT::Sandbox::User=root", "download"}, pkgs...)...)
+		cmd.Dir = dir
+		return cmd.CombinedOutput()
+	}
+	out, err := download()
+	if err == nil {
+		return nil
+	}
+	if upd, uerr := exec.Command("apt-get", "-q", "update").CombinedOutput(); uerr != nil {
+		return fmt.Errorf("apt-get update: %w: %s", uerr, upd)
+	}
+	if out, err = download(); err != nil {
+		return fmt.Errorf("apt-get download %s: %w: %s", strings.Join(pkgs, " "), err, out)
+	}
+	return nil
+}
+
+// installBinary copies bin from the debroot to dst inside rootfs, with
+// every shared library it needs (resolved against the debroot first, then
+// the host) under /lib/x86_64-linux-gnu and the loader at its own path.
+func installBinary(debroot, bin, rootfs, dst string) error {
+	src := filepath.Join(debroot, bin)
+	if err := copyFile(src, filepath.Join(rootfs, dst), 0o755); err != nil {
+		return err
+	}
+	libs, err := lddClosure(debroot, src)
+	if err != nil {
+		return err
+	}
+	for soname, path := range libs {
+		target := filepath.Join(rootfs, "lib/x86_64-linux-gnu", soname)
+		if filepath.IsAbs(soname) { // the dynamic loader
+			target = filepath.Join(rootfs, soname)
+		}
+		if err := copyFile(path, target, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lddClosure maps each library bin needs (soname, or the loader's absolute
+// path) to the file that provides it.
+func lddClosure(debroot, bin string) (map[string]string, error) {
+	var dirs []string
+	for _, d := range []string{"lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu"} {
+		dirs = append(dirs, filepath.Join(debroot, d))
+	}
+	cmd := exec.Command("ldd", bin)
+	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+strings.Join(dirs, ":"))
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("ldd %s: %w", bin, err)
+	}
+	return parseLdd(out)
+}
+
+func parseLdd(out []byte) (map[string]string, error) {
+	libs := map[string]string{}
+	var missing []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if name, rest, ok := strings.Cut(line, " => "); ok {
+			path, _, _ := strings.Cut(rest, " (")
+			if path == "not found" {
+				missing = append(missing, name)
+				continue
+			}
+			libs[name] = path
+			continue
+		}
+		path, _, _ := strings.Cut(line, " (")
+		if filepath.IsAbs(path) {
+			libs[path] = path
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("libraries not found in the downloaded packages or on the host: %s (add their packages to serverPackages)", strings.Join(missing, ", "))
+	}
+	return libs, nil
+}
+
+// workload is a container image plus what to run in it.
+type workload struct {
+	Name  string
+	Image string
+	Args  []string
+	// Caps are added to the bundle's capability sets.
+	Caps []string
+	// Want is printed on stdout when the workload succeeded.
+	Want string
+}
+
+// bundle makes a fresh bundle for the workload.
+func (w workload) bundle(t testing.TB, opts ...specOption) *bundle {
+	t.Helper()
+	return newBundle(t, w.Image, w.Args, append([]specOption{withCaps(w.Caps...)}, opts...)...)
+}
+
+// waitFor is a shell function polling a command until it succeeds, bounded
+// so a server that never starts fails the workload instead of hanging it.
+const waitFor = `waitfor() { i=0; until "$@"; do i=$((i+1)); if [ $i -ge 600 ]; then echo "gave up waiting for: $*" >&2; exit 1; fi; sleep 0.1; done; }
+`
+
+var redisOnce once[string]
+
+// redisWorkload starts redis-server on 127.0.0.1:6379 and does a
+// set/get round trip with redis-cli.
+func redisWorkload(t testing.TB) workload {
+	t.Helper()
+	image := redisOnce.get(t, func() (string, error) {
+		dir := filepath.Join(runDir, "images", "redis")
+		if err := copyTree(busyboxRootfs(t), dir); err != nil {
+			return "", err
+		}
+		root := debroot(t)
+		// redis-server is a symlink to redis-check-rdb, which picks its
+		// mode from argv[0]: install the binary under the server's name.
+		if err := installBinary(root, "usr/bin/redis-check-rdb", dir, "usr/bin/redis-server"); err != nil {
+			return "", err
+		}
+		if err := installBinary(root, "usr/bin/redis-cli", dir, "usr/bin/redis-cli"); err != nil {
+			return "", err
+		}
+		return dir, nil
+	})
+	script := waitFor + `redis-server --save '' --appendonly no --bind 127.0.0.1 --port 6379 --daemonize no --loglevel warning &
+pong() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
+waitfor pong
+[ "$(redis-cli -h 127.0.0.1 set tailor-key tailor-value)" = OK ] || exit 11
+[ "$(redis-cli -h 127.0.0.1 get tailor-key)" = tailor-value ] || exit 12
+redis-cli -h 127.0.0.1 shutdown nosave >/dev/null 2>&1
+wait || exit 13
+echo redis round trip ok
+`
+	return workload{Name: "redis", Image: image, Args: []string{"/bin/sh", "-c", script},
+		Caps: dockerDefaultCaps, Want: "redis round trip ok"}
+}
+
+const nginxConf = `user www-data www-data;
+worker_processes 1;
+daemon off;
+pid /run/nginx.pid;
+error_log stderr warn;
+events { worker_connections 64; }
+http {
+    access_log /var/log/nginx/access.log;
+    client_body_temp_path /var/lib/nginx/body;
+    proxy_temp_path /var/lib/nginx/proxy;
+    fastcgi_temp_path /var/lib/nginx/fastcgi;
+    uwsgi_temp_path /var/lib/nginx/uwsgi;
+    scgi_temp_path /var/lib/nginx/scgi;
+    server {
+        listen 127.0.0.1:8080;
+        root /srv/www;
+    }
+}
+`
+
+const nginxPage = "served by nginx for tailor e2e"
+
+var nginxOnce once[string]
+
+// nginxWorkload starts nginx on 127.0.0.1:8080 (master as root, worker
+// as www-data) and fetches a file from it with busybox wget.
+func nginxWorkload(t testing.TB) workload {
+	t.Helper()
+	image := nginxOnce.get(t, func() (string, error) {
+		dir := filepath.Join(runDir, "images", "nginx")
+		if err := copyTree(busyboxRootfs(t), dir); err != nil {
+			return "", err
+		}
+		if err := installBinary(debroot(t), "usr/sbin/nginx", dir, "usr/sbin/nginx"); err != nil {
+			return "", err
+		}
+		for _, d := range []string{"var/log/nginx", "var/lib/nginx", "etc/nginx", "srv/www"} {
+			if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+				return "", err
+			}
+		}
+		files := map[string]string{"etc/nginx/nginx.conf": nginxConf, "srv/www/index.html": nginxPage + "\n"}
+		for name, content := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+				return "", err
+			}
+		}
+		return dir, nil
+	})
+	script := waitFor + `nginx -c /etc/nginx/nginx.conf &
+fetch() { wget -q -O /tmp/page http://127.0.0.1:8080/index.html 2>/dev/null; }
+waitfor fetch
+[ "$(cat /tmp/page)" = "` + nginxPage + `" ] || exit 11
+nginx -s quit || exit 12
+wait || exit 13
+echo nginx round trip ok
+`
+	return workload{Name: "nginx", Image: image, Args: []string{"/bin/sh", "-c", script},
+		Caps: dockerDefaultCaps, Want: "nginx round trip ok"}
+}
+
+// serverWorkloads lists the real servers the enforcement tests use.
+func serverWorkloads(t testing.TB) []workload {
+	return []workload{redisWorkload(t), nginxWorkload(t)}
+}
+
+// TestServersRunPlain proves the server rootfs and round trips work under
+// both runtimes without tailor.
+func TestServersRunPlain(t *testing.T) {
+	requireRoot(t)
+	for _, w := range serverWorkloads(t) {
+		for _, rt := range runtimes {
+			t.Run(w.Name+"/"+rt, func(t *testing.T) {
+				res := runContainer(t, rt, w.bundle(t))
+				if res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) {
+					t.Fatalf("%s under %s:\n%s", w.Name, rt, res)
+				}
+			})
+		}
+	}
+}
+
+func TestParseLdd(t *testing.T) {
+	tests := []struct {
+		name    string
+		out     string
+		want    map[string]string
+		wantErr bool
+	}{
+		{
+			name: "resolved",
+			out: "\tlinux-vdso.so.1 (0x00007ffd)\n\tliblzf.so.1 => /d/usr/lib/x86_64-linux-gnu/liblzf.so.1 (0x00007f)\n" +
+				"\t/lib64/ld-linux-x86-64.so.2 (0x00007f99)\n",
+			want: map[string]string{
+				"liblzf.so.1":                 "/d/usr/lib/x86_64-linux-gnu/liblzf.so.1",
+				"/lib64/ld-linux-x86-64.so.2": "/lib64/ld-linux-x86-64.so.2",
+			},
+		},
+		{name: "missing", out: "\tlibjemalloc.so.2 => not found\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseLdd([]byte(tt.out))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
