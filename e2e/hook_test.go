@@ -1,0 +1,236 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+const (
+	traceAnnotation = "io.containers.trace-syscall"
+	learnAnnotation = "dev.tailor.learn"
+)
+
+// Test 7: `tailor hook` refuses hostile annotations with a one-line reason
+// on stderr and a non-zero exit, and writes nothing anywhere.
+func TestHookRefusesHostileAnnotations(t *testing.T) {
+	requireRoot(t)
+	bin := tailorBin(t)
+	base := t.TempDir()
+	allowed := filepath.Join(base, "allowed")
+	outside := filepath.Join(base, "outside")
+	store := filepath.Join(base, "store")
+	for _, d := range []string{allowed, outside, store} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(allowed, "link")); err != nil {
+		t.Fatal(err)
+	}
+	b := newBundle(t, busyboxRootfs(t), []string{"/bin/true"})
+	pid := sleeper(t)
+
+	tests := []struct {
+		name        string
+		annotations map[string]string
+		// want lists words of which the error must name at least one.
+		want []string
+	}{
+		{"relative of", map[string]string{traceAnnotation: "of:out.json"}, []string{"absolute"}},
+		{"relative if", map[string]string{traceAnnotation: "of:" + allowed + "/out.json;if:in.json"}, []string{"absolute"}},
+		{"dot-dot", map[string]string{traceAnnotation: "of:" + allowed + "/../outside/out.json"}, []string{"..", "clean"}},
+		{"symlinked directory", map[string]string{traceAnnotation: "of:" + allowed + "/link/out.json"}, []string{"symlink"}},
+		{"outside allowed dirs", map[string]string{traceAnnotation: "of:" + outside + "/out.json"}, []string{"allow"}},
+		{"bad base name", map[string]string{traceAnnotation: "of:" + allowed + "/out put$.json"}, []string{"name"}},
+		{"if outside allowed dirs", map[string]string{traceAnnotation: "of:" + allowed + "/out.json;if:" + outside + "/in.json"}, []string{"allow"}},
+		{"bad learn name", map[string]string{learnAnnotation: "../escape"}, []string{"name"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := snapshot(t, base)
+			state, err := json.Marshal(specs.State{Version: specs.Version, ID: containerID(t),
+				Status: specs.StateCreating, Pid: pid, Bundle: b.Dir, Annotations: tt.annotations})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := run(t, state, bin, "hook", "--store", store, "--allow-dir", allowed, "--tracer-timeout", "5s")
+			msg := strings.TrimSpace(res.Stderr)
+			if res.ExitCode == 0 {
+				t.Errorf("hook accepted %v:\n%s", tt.annotations, res)
+			}
+			if msg == "" || strings.Contains(msg, "\n") {
+				t.Errorf("want a one-line error on stderr, got %q", res.Stderr)
+			}
+			if !containsAnyFold(msg, tt.want) {
+				t.Errorf("error %q names none of %q", msg, tt.want)
+			}
+			if after := snapshot(t, base); after != before {
+				t.Errorf("hook wrote files:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
+
+func containsAnyFold(s string, words []string) bool {
+	for _, w := range words {
+		if strings.Contains(strings.ToLower(s), strings.ToLower(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+// snapshot lists every path under dir with its type and size.
+func snapshot(t testing.TB, dir string) string {
+	t.Helper()
+	var lines []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		lines = append(lines, fmt.Sprintf("%s %s %d", path, info.Mode().Type(), info.Size()))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// sleeper starts a process for hook states to point at (as a container's
+// init would be) and kills it when the test ends.
+func sleeper(t testing.TB) int {
+	t.Helper()
+	cmd := exec.Command("sleep", "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd.Process.Pid
+}
+
+// podmanLikeFilter is a permissive seccomp filter like an engine's default:
+// with it in the bundle the recording starts when the filter is loaded, as
+// it does under podman.
+var podmanLikeFilter = map[string]any{
+	"defaultAction": "SCMP_ACT_ALLOW",
+	"architectures": []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"},
+	"syscalls": []map[string]any{
+		{"names": []string{"kexec_load"}, "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+	},
+}
+
+// Test 8: the io.containers.trace-syscall output of a run with `tailor
+// hook` in the bundle's createRuntime hooks (no podman) is OCI seccomp
+// JSON that runc accepts: the workload runs under it, and what the
+// workload never did is refused.
+func TestHookTraceSyscallSeccomp(t *testing.T) {
+	requireRoot(t)
+	bin := tailorBin(t)
+	w := busyboxWorkload(t)
+	baseline := straceSyscalls(t, w.Image, busyboxScript)
+	cases := []struct {
+		name    string
+		filter  bool
+		enforce bool
+	}{
+		// Under an engine's default filter the runtime's tail after it is
+		// recorded too, so the output is enough to run the container.
+		{name: "with engine filter", filter: true, enforce: true},
+		// Without any filter the recording starts at the final execve.
+		{name: "without filter", filter: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			allowed := t.TempDir()
+			out := filepath.Join(allowed, "seccomp.json")
+			opts := []specOption{withAnnotation(traceAnnotation, "of:"+out),
+				withHook("createRuntime", bin, "tailor", "hook", "--allow-dir", allowed)}
+			if tc.filter {
+				opts = append(opts, withSeccomp(podmanLikeFilter))
+			}
+			res := runContainer(t, "runc", w.bundle(t, opts...))
+			if res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) {
+				t.Fatalf("runc run with tailor hook:\n%s", res)
+			}
+			sc := readSeccompOutput(t, out)
+			names := map[string]bool{}
+			for _, r := range sc.Syscalls {
+				if r.Action == specs.ActAllow {
+					for _, n := range r.Names {
+						names[n] = true
+					}
+				}
+			}
+			if missing := minus(baseline, names); len(missing) > 0 {
+				t.Errorf("seccomp output does not allow what strace saw the workload make: %v", missing)
+			}
+			if !tc.enforce {
+				return
+			}
+			enforced := runContainer(t, "runc", w.bundle(t, withSeccomp(sc)))
+			if enforced.ExitCode != 0 || !strings.Contains(enforced.Stdout, w.Want) {
+				t.Fatalf("workload under its learned seccomp profile:\n%s", enforced)
+			}
+			refused := newBundle(t, w.Image, []string{"/bin/sh", "-c", "mkfifo /tmp/never-made"}, withSeccomp(sc))
+			if res := runContainer(t, "runc", refused); res.ExitCode == 0 || !strings.Contains(res.Stderr, "Operation not permitted") {
+				t.Errorf("mkfifo (mknodat, never learned) under the learned profile: want EPERM:\n%s", res)
+			}
+		})
+	}
+}
+
+// readSeccompOutput waits for the tracer to write the hook's of: file (it
+// does so after the container's tasks exit) and parses it.
+func readSeccompOutput(t testing.TB, path string) *specs.LinuxSeccomp {
+	t.Helper()
+	var data []byte
+	var err error
+	for i := 0; i < 600; i++ {
+		if data, err = os.ReadFile(path); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("hook output never written: %v", err)
+	}
+	var sc specs.LinuxSeccomp
+	if err := json.Unmarshal(data, &sc); err != nil {
+		t.Fatalf("hook output %s is not seccomp JSON: %v\n%s", path, err, data)
+	}
+	if sc.DefaultAction != specs.ActErrno || len(sc.Syscalls) == 0 {
+		t.Fatalf("hook output %s: want defaultAction SCMP_ACT_ERRNO and allow rules:\n%s", path, data)
+	}
+	if !containsArch(sc.Architectures, specs.ArchX86_64) {
+		t.Errorf("hook output %s: architectures %v lack SCMP_ARCH_X86_64", path, sc.Architectures)
+	}
+	return &sc
+}
+
+func containsArch(list []specs.Arch, a specs.Arch) bool {
+	for _, x := range list {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
