@@ -440,3 +440,8 @@ func cString[T ~int8 | ~uint8](b []T) string {
 	}
 	return string(out)
 }
+
+// Pending returns how many ring-buffer bytes are waiting to be read.
+func (t *Tracer) Pending() int {
+	return t.events.AvailableBytes()
+}

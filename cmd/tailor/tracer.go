@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tailor-dev/tailor/bpf"
+	"github.com/tailor-dev/tailor/hooks"
+	"github.com/tailor-dev/tailor/profiler"
+)
+
+var tracerDirFlag = &cli.StringFlag{
+	Name:  "tracer-dir",
+	Usage: "directory of the shared tracer's socket, lock and log",
+	Value: profiler.DefaultDir,
+}
+
+func init() {
+	register(&cli.Command{
+		Name:   "tracer",
+		Usage:  "run the shared tracer (internal: hooks start it on demand)",
+		Hidden: true,
+		Flags: []cli.Flag{
+			tracerDirFlag,
+			&cli.DurationFlag{Name: "idle", Value: profiler.DefaultIdle, Usage: "exit after this long with nothing to learn"},
+			&cli.DurationFlag{Name: "grace", Value: profiler.DefaultGrace, Usage: "wait this long for a container's tasks after its init exits"},
+		},
+		Action: func(c *cli.Context) error {
+			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return fail(exitTailor, runTracer(ctx, c.String("tracer-dir"), c.Duration("idle"), c.Duration("grace")))
+		},
+	})
+}
+
+func runTracer(ctx context.Context, dir string, idle, grace time.Duration) error {
+	t, err := bpf.Load()
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	s := &profiler.Server{Recorder: t, Sink: hooks.Sink, Pending: t.Pending, Idle: idle, Grace: grace}
+	return s.Run(ctx, dir)
+}

@@ -1,0 +1,126 @@
+package profiler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Client talks to the shared tracer in Dir, starting it when needed.
+type Client struct {
+	Dir string
+	// Timeout bounds connecting, starting the tracer and registering.
+	Timeout time.Duration
+	// Start launches the tracer (see StartCommand); nil means the tracer
+	// must already run.
+	Start func() error
+}
+
+// ErrNoTracer is returned when no tracer answers in time.
+var ErrNoTracer = errors.New("tailor tracer is not running")
+
+func (c *Client) dial(deadline time.Time) (net.Conn, error) {
+	sock := filepath.Join(c.Dir, socketName)
+	conn, err := net.DialTimeout("unix", sock, time.Until(deadline))
+	if err == nil || c.Start == nil {
+		if err != nil {
+			return nil, fmt.Errorf("%w at %s: %w", ErrNoTracer, sock, err)
+		}
+		return conn, nil
+	}
+	if err := c.Start(); err != nil {
+		return nil, fmt.Errorf("start tracer: %w", err)
+	}
+	for {
+		conn, err = net.DialTimeout("unix", sock, time.Until(deadline))
+		if err == nil {
+			return conn, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: started it, but %s did not answer within %s (see %s): %w",
+				ErrNoTracer, sock, c.Timeout, filepath.Join(c.Dir, logName), err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (c *Client) call(ctx context.Context, req request, bounded bool) (*response, error) {
+	deadline := time.Now().Add(c.Timeout)
+	conn, err := c.dial(deadline)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if bounded {
+		conn.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		return nil, fmt.Errorf("send %s request: %w", req.Op, err)
+	}
+	var resp response
+	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
+		return nil, fmt.Errorf("read %s response: %w", req.Op, err)
+	}
+	if resp.Error != "" {
+		return &resp, errors.New(resp.Error)
+	}
+	return &resp, nil
+}
+
+// Register asks the tracer to learn a container and returns once the
+// tracer tracks it.
+func (c *Client) Register(ctx context.Context, reg Registration) error {
+	_, err := c.call(ctx, request{Op: opRegister, Registration: &reg}, true)
+	return err
+}
+
+// Status returns what has been seen so far in a container.
+func (c *Client) Status(ctx context.Context, id string) (*Status, error) {
+	resp, err := c.call(ctx, request{Op: opStatus, ContainerID: id}, true)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Status, nil
+}
+
+// Wait blocks until the container's profile is written.
+func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
+	resp, err := c.call(ctx, request{Op: opWait, ContainerID: id}, false)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Result, nil
+}
+
+// StartCommand returns a Start function that runs `exe args...` as a
+// detached tracer: its own session, stdio on the log file in dir, so that
+// the runtime waiting on the hook's pipes is not held by it.
+func StartCommand(dir, exe string, args ...string) func() error {
+	return func() error {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+		logf, err := os.OpenFile(filepath.Join(dir, logName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("open tracer log: %w", err)
+		}
+		defer logf.Close()
+		cmd := exec.Command(exe, args...)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.Dir = "/"
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("run %s: %w", exe, err)
+		}
+		return cmd.Process.Release()
+	}
+}

@@ -1,0 +1,435 @@
+package profiler
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/bpf"
+	"github.com/tailor-dev/tailor/profiles"
+)
+
+// Sink writes a finished profile where its registration asked.
+type Sink func(reg Registration, p *profiles.Profile) error
+
+// Recorder is the kernel side the server drives (bpf.Tracer).
+type Recorder interface {
+	Register(cid, mntns uint32, execBoundary bool) error
+	Track(cid uint32, pid int) error
+	Live(cid uint32) (int, error)
+	Drain(cid uint32) (*bpf.Recording, error)
+	Free(cid uint32) error
+	ReadEvent() (bpf.Event, error)
+}
+
+// Server is the shared tracer: one set of BPF programs for every container
+// being learned on the host.
+type Server struct {
+	Recorder Recorder
+	Sink     Sink
+	Idle     time.Duration
+	Grace    time.Duration
+	// Pending reports how many ring-buffer bytes are not read yet, so that
+	// provenance is complete before a profile is written.
+	Pending func() int
+
+	mu      sync.Mutex
+	byID    map[string]*container
+	bySlot  map[uint32]*container
+	results map[string]*Result
+	active  int           // containers being learned
+	idle    chan struct{} // nudged whenever active drops to zero
+}
+
+type container struct {
+	reg   Registration
+	slot  uint32
+	start time.Time
+	prov  provenance
+	stat  Status
+	done  chan struct{}
+}
+
+// Run serves on a unix socket in dir until ctx ends or the tracer has been
+// idle for s.Idle. Only one tracer per dir runs: the lock file decides.
+func (s *Server) Run(ctx context.Context, dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open tracer lock: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return fmt.Errorf("another tracer holds %s: %w", lock.Name(), err)
+	}
+	sock := filepath.Join(dir, socketName)
+	os.Remove(sock) // a stale socket from a tracer that died; we hold the lock
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", sock, err)
+	}
+	// Unlink before the lock is released, so that a new tracer never
+	// finds our socket.
+	ln.SetUnlinkOnClose(true)
+	defer ln.Close()
+	s.init()
+	go s.readEvents()
+	go func() {
+		s.waitIdle(ctx)
+		ln.Close()
+	}()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return s.drainAll()
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		go s.serve(conn)
+	}
+}
+
+func (s *Server) init() {
+	s.byID = map[string]*container{}
+	s.bySlot = map[uint32]*container{}
+	s.results = map[string]*Result{}
+	s.idle = make(chan struct{}, 1)
+	if s.Idle == 0 {
+		s.Idle = DefaultIdle
+	}
+	if s.Grace == 0 {
+		s.Grace = DefaultGrace
+	}
+}
+
+// waitIdle returns when ctx ends or nothing was learned for s.Idle.
+func (s *Server) waitIdle(ctx context.Context) {
+	t := time.NewTimer(s.Idle)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.idle:
+			t.Reset(s.Idle)
+		case <-t.C:
+			s.mu.Lock()
+			busy := s.active > 0
+			s.mu.Unlock()
+			if !busy {
+				return
+			}
+			t.Reset(s.Idle)
+		}
+	}
+}
+
+// drainAll waits for the containers still being learned when the listener
+// closed (ctx ended): their profiles are written before the tracer exits.
+func (s *Server) drainAll() error {
+	s.mu.Lock()
+	var waits []chan struct{}
+	for _, c := range s.byID {
+		waits = append(waits, c.done)
+	}
+	s.mu.Unlock()
+	for _, w := range waits {
+		<-w
+	}
+	return nil
+}
+
+func (s *Server) serve(conn net.Conn) {
+	defer conn.Close()
+	var req request
+	if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&req); err != nil {
+		writeResponse(conn, response{Error: fmt.Sprintf("decode request: %v", err)})
+		return
+	}
+	var resp response
+	switch req.Op {
+	case opRegister:
+		if req.Registration == nil {
+			resp.Error = "register: no registration"
+			break
+		}
+		if err := s.register(*req.Registration); err != nil {
+			resp.Error = err.Error()
+		}
+	case opStatus:
+		st, err := s.status(req.ContainerID)
+		if err != nil {
+			resp.Error = err.Error()
+		}
+		resp.Status = st
+	case opWait:
+		res, err := s.wait(req.ContainerID)
+		if err != nil {
+			resp.Error = err.Error()
+		}
+		resp.Result = res
+	default:
+		resp.Error = fmt.Sprintf("unknown op %q", req.Op)
+	}
+	writeResponse(conn, resp)
+}
+
+func writeResponse(conn net.Conn, r response) {
+	if err := json.NewEncoder(conn).Encode(r); err != nil {
+		log.Printf("write response: %v", err)
+	}
+}
+
+// ErrSharedMountNamespace refuses a container that shares the tracer's
+// mount namespace: scoping by namespace would record the whole host.
+var ErrSharedMountNamespace = errors.New("container shares the host's mount namespace; tailor scopes containers by mount namespace (give the container its own: linux.namespaces type mount)")
+
+func (s *Server) register(reg Registration) error {
+	if reg.ContainerID == "" || reg.Pid <= 0 {
+		return fmt.Errorf("register: containerID and pid are required")
+	}
+	mntns, err := mountNamespace(reg.Pid)
+	if err != nil {
+		return err
+	}
+	self, err := mountNamespace(os.Getpid())
+	if err != nil {
+		return err
+	}
+	if mntns == self {
+		return ErrSharedMountNamespace
+	}
+	pidfd, err := unix.PidfdOpen(reg.Pid, 0)
+	if err != nil {
+		return fmt.Errorf("open pidfd of container init %d: %w", reg.Pid, err)
+	}
+	s.mu.Lock()
+	if old, ok := s.byID[reg.ContainerID]; ok {
+		s.mu.Unlock()
+		unix.Close(pidfd)
+		return fmt.Errorf("container %q is already being learned (init pid %d)", reg.ContainerID, old.reg.Pid)
+	}
+	slot, ok := s.freeSlot()
+	if !ok {
+		s.mu.Unlock()
+		unix.Close(pidfd)
+		return fmt.Errorf("%w: %d containers are being learned", bpf.ErrCapacity, len(s.bySlot))
+	}
+	c := &container{reg: reg, slot: slot, start: time.Now().UTC(), prov: provenance{}, done: make(chan struct{})}
+	s.byID[reg.ContainerID] = c
+	s.bySlot[slot] = c
+	delete(s.results, reg.ContainerID)
+	s.active++
+	s.mu.Unlock()
+
+	err = s.Recorder.Register(slot, mntns, reg.ExecBoundary)
+	if err == nil {
+		err = s.Recorder.Track(slot, reg.Pid)
+	}
+	if err != nil {
+		unix.Close(pidfd)
+		s.forget(c, nil)
+		return fmt.Errorf("register container %q: %w", reg.ContainerID, err)
+	}
+	go s.watch(c, pidfd)
+	return nil
+}
+
+func (s *Server) freeSlot() (uint32, bool) {
+	for i := uint32(0); i < bpf.MaxContainers; i++ {
+		if _, used := s.bySlot[i]; !used {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func mountNamespace(pid int) (uint32, error) {
+	var st unix.Stat_t
+	path := fmt.Sprintf("/proc/%d/ns/mnt", pid)
+	if err := unix.Stat(path, &st); err != nil {
+		return 0, fmt.Errorf("read mount namespace of pid %d: %w", pid, err)
+	}
+	return uint32(st.Ino), nil
+}
+
+// watch waits for the container's init to exit, then for its other tasks,
+// and writes the profile.
+func (s *Server) watch(c *container, pidfd int) {
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, -1); err == nil || !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	unix.Close(pidfd)
+	var reasons []string
+	deadline := time.Now().Add(s.Grace)
+	for {
+		n, err := s.Recorder.Live(c.slot)
+		if err != nil || n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			reasons = append(reasons, fmt.Sprintf("%d task(s) still running %s after the container's init exited: recorded until then", n, s.Grace))
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s.Pending != nil {
+		for end := time.Now().Add(time.Second); s.Pending() > 0 && time.Now().Before(end); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(10 * time.Millisecond) // the record being handled
+	}
+	res := s.finish(c, reasons)
+	s.forget(c, res)
+}
+
+func (s *Server) finish(c *container, reasons []string) *Result {
+	rec, err := s.Recorder.Drain(c.slot)
+	if err != nil {
+		return &Result{Error: err.Error()}
+	}
+	s.mu.Lock()
+	prov := c.prov
+	s.mu.Unlock()
+	src := profiles.Source{
+		Runtime:     c.reg.Runtime,
+		Kernel:      kernelRelease(),
+		ContainerID: c.reg.ContainerID,
+		Start:       c.start.Truncate(time.Second),
+		End:         time.Now().UTC().Truncate(time.Second),
+	}
+	if c.reg.ExecBoundary {
+		src.SyscallBoundary = "exec"
+	} else {
+		src.SyscallBoundary = "seccomp"
+	}
+	p := build(rec, prov, src)
+	p.Loss.Reasons = append(p.Loss.Reasons, reasons...)
+	p.Normalize()
+	res := &Result{Complete: p.Complete, Capabilities: len(p.GrantedCapabilities())}
+	for _, a := range p.ABIs {
+		res.Syscalls += len(a.Syscalls)
+	}
+	if !p.Complete {
+		res.Loss = lossText(p.Loss)
+	}
+	if err := s.Sink(c.reg, p); err != nil {
+		res.Error = err.Error()
+	}
+	return res
+}
+
+func lossText(l profiles.Loss) []string {
+	var out []string
+	if l.Events > 0 {
+		out = append(out, fmt.Sprintf("%d event(s) lost (ring buffer full)", l.Events))
+	}
+	if l.Tasks > 0 {
+		out = append(out, fmt.Sprintf("%d task(s) not tracked (task map full)", l.Tasks))
+	}
+	if l.ArgValues > 0 {
+		out = append(out, fmt.Sprintf("%d argument value(s) lost", l.ArgValues))
+	}
+	return append(out, l.Reasons...)
+}
+
+// forget frees the container's slot and publishes its result.
+func (s *Server) forget(c *container, res *Result) {
+	if err := s.Recorder.Free(c.slot); err != nil {
+		log.Printf("container %s: %v", c.reg.ContainerID, err)
+	}
+	s.mu.Lock()
+	delete(s.byID, c.reg.ContainerID)
+	delete(s.bySlot, c.slot)
+	if res != nil {
+		s.results[c.reg.ContainerID] = res
+	}
+	s.active--
+	if s.active == 0 {
+		select {
+		case s.idle <- struct{}{}:
+		default:
+		}
+	}
+	s.mu.Unlock()
+	close(c.done)
+}
+
+func (s *Server) status(id string) (*Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.byID[id]; ok {
+		st := c.stat
+		return &st, nil
+	}
+	if r, ok := s.results[id]; ok {
+		return &Status{Syscalls: r.Syscalls, Capabilities: r.Capabilities, Done: true}, nil
+	}
+	return nil, fmt.Errorf("container %q is not being learned", id)
+}
+
+func (s *Server) wait(id string) (*Result, error) {
+	s.mu.Lock()
+	c, ok := s.byID[id]
+	if !ok {
+		r, done := s.results[id]
+		s.mu.Unlock()
+		if done {
+			return r, nil
+		}
+		return nil, fmt.Errorf("container %q is not being learned", id)
+	}
+	s.mu.Unlock()
+	<-c.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.results[id], nil
+}
+
+func (s *Server) readEvents() {
+	for {
+		e, err := s.Recorder.ReadEvent()
+		if err != nil {
+			if errors.Is(err, bpf.ErrClosed) {
+				return
+			}
+			log.Printf("%v", err)
+			continue
+		}
+		s.mu.Lock()
+		if c, ok := s.bySlot[e.Container]; ok {
+			c.prov.add(e)
+			switch {
+			case e.Kind == bpf.EventSyscall:
+				c.stat.Syscalls++
+			case e.Kind == bpf.EventCap && e.Value == 1:
+				c.stat.Capabilities++
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
