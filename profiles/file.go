@@ -1,8 +1,6 @@
 package profiles
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -27,89 +25,91 @@ func Load(path string) (*Profile, error) {
 	return p, nil
 }
 
-// Parse decodes and validates a profile document. Unknown fields, an
-// unknown schema version, unknown syscall or capability names and duplicate
-// entries are refused.
+// Parse decodes and validates a profile document. Malformed JSON, duplicate
+// keys, unknown fields, an unknown schema version, unknown syscall or
+// capability names and duplicate entries are refused with the line and
+// column at fault.
 func Parse(data []byte) (*Profile, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var p Profile
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, jsonError(data, err))
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the profile document", ErrInvalid)
+	if err := DecodeStrict(data, &p); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if err := p.Validate(); err != nil {
-		return nil, err
+		return nil, Locate(data, err)
 	}
 	return &p, nil
 }
 
-// jsonError adds the line and column to a decoding error.
-func jsonError(data []byte, err error) error {
-	var off int64 = -1
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		off = se.Offset
-	case errors.As(err, &te):
-		off = te.Offset
-	}
-	if off < 0 || off > int64(len(data)) {
-		return err
-	}
-	line := 1 + bytes.Count(data[:off], []byte("\n"))
-	col := off - int64(bytes.LastIndexByte(data[:off], '\n'))
-	return fmt.Errorf("line %d, column %d: %w", line, col, err)
-}
-
-// Validate checks names, versions and duplicates.
+// Validate checks names, versions and duplicates. Its errors wrap
+// ErrInvalid and a *PathError naming the field at fault.
 func (p *Profile) Validate() error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+	bad := func(path, format string, a ...any) error {
+		return invalidError{&PathError{Path: path, Err: fmt.Errorf(format, a...)}}
 	}
 	if p.Kind != Kind {
-		return bad("kind is %q, want %q", p.Kind, Kind)
+		return bad("kind", "kind is %q, want %q", p.Kind, Kind)
 	}
 	if p.SchemaVersion != SchemaVersion {
-		return bad("schemaVersion %d is not supported (this tailor reads version %d)", p.SchemaVersion, SchemaVersion)
+		return bad("schemaVersion", "schemaVersion %d is not supported (this tailor reads version %d)", p.SchemaVersion, SchemaVersion)
+	}
+	if p.Source.Recordings < 0 {
+		return bad("source.recordings", "negative count %d", p.Source.Recordings)
 	}
 	seenABI := map[ABI]bool{}
 	for i, a := range p.ABIs {
+		at := fmt.Sprintf("abis[%d]", i)
 		if !a.ABI.Valid() {
-			return bad("abis[%d]: unknown ABI %q (known: x86_64, x86, x32)", i, a.ABI)
+			return bad(at+".abi", "unknown ABI %q (known: x86_64, x86, x32)", a.ABI)
 		}
 		if seenABI[a.ABI] {
-			return bad("abis[%d]: ABI %q listed twice", i, a.ABI)
+			return bad(at+".abi", "ABI %q listed twice", a.ABI)
 		}
 		seenABI[a.ABI] = true
 		seen := map[string]bool{}
 		for j, s := range a.Syscalls {
+			at := fmt.Sprintf("abis[%d].syscalls[%d]", i, j)
 			if _, err := a.ABI.SyscallNr(s.Name); err != nil {
-				return bad("abis[%d].syscalls[%d]: unknown syscall %q for ABI %s", i, j, s.Name, a.ABI)
+				return bad(at+".name", "unknown syscall %q for ABI %s", s.Name, a.ABI)
 			}
 			if seen[s.Name] {
-				return bad("abis[%d].syscalls[%d]: syscall %q listed twice", i, j, s.Name)
+				return bad(at+".name", "syscall %q listed twice", s.Name)
 			}
 			seen[s.Name] = true
-			if s.Args != nil {
-				if _, ok := ArgRuleFor(s.Name); !ok {
-					return bad("abis[%d].syscalls[%d]: %q has no recorded arguments, but args are given", i, j, s.Name)
+			if s.Seen.Recordings < 0 {
+				return bad(at+".seen.recordings", "negative count %d", s.Seen.Recordings)
+			}
+			if s.Args == nil {
+				continue
+			}
+			if _, ok := ArgRuleFor(s.Name); !ok {
+				return bad(at+".args", "%q has no recorded arguments, but args are given", s.Name)
+			}
+			values := map[uint64]bool{}
+			for k, v := range s.Args.Values {
+				if values[v] {
+					return bad(fmt.Sprintf("%s.args.values[%d]", at, k), "value %#x of %s listed twice", v, s.Name)
 				}
+				values[v] = true
 			}
 		}
 	}
 	seenCap := map[string]bool{}
 	for i, c := range p.Capabilities {
-		if _, ok := CapabilityByName(c.Name); !ok {
-			return bad("capabilities[%d]: unknown capability %q", i, c.Name)
+		at := fmt.Sprintf("capabilities[%d].name", i)
+		cp, ok := CapabilityByName(c.Name)
+		if !ok {
+			return bad(at, "unknown capability %q", c.Name)
+		}
+		if want := CapabilityName(cp); c.Name != want {
+			return bad(at, "capability %q must be spelled %q", c.Name, want)
 		}
 		if seenCap[c.Name] {
-			return bad("capabilities[%d]: capability %q listed twice", i, c.Name)
+			return bad(at, "capability %q listed twice", c.Name)
 		}
 		seenCap[c.Name] = true
+		if c.Seen.Recordings < 0 {
+			return bad(fmt.Sprintf("capabilities[%d].seen.recordings", i), "negative count %d", c.Seen.Recordings)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,237 @@
+package profiles
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// PathError is a problem with the value at a JSON path of a document, e.g.
+// abis[0].syscalls[3]. Line and Column (1-based) are set when the path was
+// found in the document's bytes (see Locate).
+type PathError struct {
+	Path         string
+	Line, Column int
+	Err          error
+}
+
+func (e *PathError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d, column %d: %s: %s", e.Line, e.Column, e.Path, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Path, e.Err)
+}
+
+func (e *PathError) Unwrap() error { return e.Err }
+
+// invalidError is ErrInvalid at a path. Its message is built when read, so
+// that Locate can still add the position.
+type invalidError struct{ *PathError }
+
+func (e invalidError) Error() string   { return ErrInvalid.Error() + ": " + e.PathError.Error() }
+func (e invalidError) Unwrap() []error { return []error{ErrInvalid, e.PathError} }
+
+// Locate sets the line and column of every PathError in err's chain from
+// data, the document the error is about. It returns err.
+func Locate(data []byte, err error) error {
+	var pe *PathError
+	if errors.As(err, &pe) && pe.Line == 0 {
+		if off, ok := findPath(data, pe.Path); ok {
+			pe.Line, pe.Column = lineCol(data, off)
+		}
+	}
+	return err
+}
+
+// lineCol converts a byte offset to a 1-based line and column.
+func lineCol(data []byte, off int64) (line, col int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	line = 1 + bytes.Count(data[:off], []byte("\n"))
+	col = int(off - int64(bytes.LastIndexByte(data[:off], '\n')))
+	return line, col
+}
+
+// DecodeStrict checks data's syntax and refuses duplicate object keys
+// (which encoding/json would silently resolve to the last), then decodes it
+// into v refusing unknown fields. Errors carry the line and column.
+func DecodeStrict(data []byte, v any) error {
+	if err := walkJSON(data, func(string, int64) bool { return true }); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(data, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		line, col := lineCol(data, dec.InputOffset())
+		return fmt.Errorf("line %d, column %d: trailing data after the document", line, col)
+	}
+	return nil
+}
+
+// jsonError adds the line and column to a decoding error.
+func jsonError(data []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json gives no position for an unknown field: find the
+		// first member with that name.
+		name, uerr := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if uerr == nil {
+			off = findKey(data, name)
+			err = fmt.Errorf("unknown field %q (check its spelling and the schema)", name)
+		}
+	}
+	if off < 0 || off > int64(len(data)) {
+		return err
+	}
+	line, col := lineCol(data, off)
+	return fmt.Errorf("line %d, column %d: %w", line, col, err)
+}
+
+// findPath returns the offset of the value at path (for an object member,
+// of its key).
+func findPath(data []byte, path string) (int64, bool) {
+	var found int64 = -1
+	_ = walkJSON(data, func(p string, off int64) bool {
+		if p == path {
+			found = off
+			return false
+		}
+		return true
+	})
+	return found, found >= 0
+}
+
+// findKey returns the offset of the first object member called name.
+func findKey(data []byte, name string) int64 {
+	var found int64 = -1
+	_ = walkJSON(data, func(p string, off int64) bool {
+		if p == name || strings.HasSuffix(p, "."+name) {
+			found = off
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+type jsonFrame struct {
+	object    bool
+	path      string
+	index     int
+	expectKey bool
+	key       string
+	keys      map[string]bool
+}
+
+func (f *jsonFrame) child() string {
+	if !f.object {
+		return f.path + "[" + strconv.Itoa(f.index) + "]"
+	}
+	if f.path == "" {
+		return f.key
+	}
+	return f.path + "." + f.key
+}
+
+// walkJSON visits every value of a JSON document with its path
+// (abis[0].syscalls[3].name; "" is the document) and the offset of its
+// start (for object members, of the key), until visit returns false. It
+// checks the syntax and refuses duplicate object keys.
+func walkJSON(data []byte, visit func(path string, off int64) bool) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []*jsonFrame
+	done := func() {
+		if n := len(stack); n > 0 {
+			if top := stack[n-1]; top.object {
+				top.expectKey = true
+			} else {
+				top.index++
+			}
+		}
+	}
+	for {
+		off := skipSeparators(data, dec.InputOffset())
+		tok, err := dec.Token()
+		if err == io.EOF {
+			if len(stack) > 0 {
+				return jsonError(data, &json.SyntaxError{Offset: int64(len(data))})
+			}
+			return nil
+		}
+		if err != nil {
+			return jsonError(data, err)
+		}
+		var top *jsonFrame
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		delim, isDelim := tok.(json.Delim)
+		if isDelim && (delim == '}' || delim == ']') {
+			stack = stack[:len(stack)-1]
+			done()
+			continue
+		}
+		path := ""
+		switch {
+		case top != nil && top.object && top.expectKey:
+			key, _ := tok.(string)
+			if top.keys[key] {
+				line, col := lineCol(data, off)
+				where := top.path
+				if where == "" {
+					where = "the document"
+				}
+				return fmt.Errorf("line %d, column %d: key %q appears twice in %s", line, col, key, where)
+			}
+			top.keys[key] = true
+			top.key, top.expectKey = key, false
+			if !visit(top.child(), off) {
+				return nil
+			}
+			continue
+		case top != nil:
+			path = top.child()
+			if !top.object && !visit(path, off) {
+				return nil
+			}
+		default:
+			if !visit("", off) {
+				return nil
+			}
+		}
+		if isDelim {
+			stack = append(stack, &jsonFrame{object: delim == '{', path: path, expectKey: true, keys: map[string]bool{}})
+			continue
+		}
+		done()
+	}
+}
+
+// skipSeparators moves off past whitespace, ',' and ':' to the next token.
+func skipSeparators(data []byte, off int64) int64 {
+	for off < int64(len(data)) {
+		switch data[off] {
+		case ' ', '\t', '\n', '\r', ',', ':':
+			off++
+		default:
+			return off
+		}
+	}
+	return off
+}

@@ -1,0 +1,125 @@
+package profiles
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const validDoc = `{
+  "schemaVersion": 1,
+  "kind": "TailorProfile",
+  "name": "web",
+  "complete": true,
+  "loss": {"events": 0, "tasks": 0, "argValues": 0},
+  "source": {"recordings": 1},
+  "abis": [
+    {"abi": "x86_64", "syscalls": [
+      {"name": "read", "seen": {"comm": "sh", "recordings": 1}},
+      {"name": "socket", "args": {"values": [8589934593]}, "seen": {"recordings": 1}}
+    ]}
+  ],
+  "capabilities": [{"name": "CAP_CHOWN", "granted": true, "denied": false, "seen": {"recordings": 1}}]
+}
+`
+
+func TestParseRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		old  string // replaced in validDoc by new
+		new  string
+		want string // substring of the error
+	}{
+		{name: "malformed", old: `"kind": "TailorProfile",`, new: `"kind": "TailorProfile"`, want: "line 4, column 3"},
+		{name: "truncated", old: "}]\n}\n", new: "", want: "line"},
+		{name: "wrong type", old: `"recordings": 1}`, new: `"recordings": "one"}`, want: "line 7, column"},
+		{name: "unknown field", old: `"complete": true,`, new: `"complete": true, "compleet": true,`, want: `line 5, column 21: unknown field "compleet"`},
+		{name: "duplicate key", old: `"name": "web",`, new: `"name": "web", "name": "db",`, want: `line 4, column 18: key "name" appears twice`},
+		{name: "schema version", old: `"schemaVersion": 1`, new: `"schemaVersion": 7`, want: "line 2, column 3: schemaVersion: schemaVersion 7 is not supported"},
+		{name: "kind", old: `"TailorProfile"`, new: `"Other"`, want: "line 3, column 3: kind"},
+		{name: "unknown syscall", old: `"name": "read"`, new: `"name": "raed"`, want: `line 10, column 8: abis[0].syscalls[0].name: unknown syscall "raed" for ABI x86_64`},
+		{name: "syscall of another ABI", old: `"name": "read"`, new: `"name": "socketcall"`, want: `unknown syscall "socketcall"`},
+		{name: "duplicate syscall", old: `"name": "socket"`, new: `"name": "read"`, want: `line 11, column 8: abis[0].syscalls[1].name: syscall "read" listed twice`},
+		{name: "args on a plain syscall", old: `"name": "socket"`, new: `"name": "write"`, want: `abis[0].syscalls[1].args: "write" has no recorded arguments`},
+		{name: "duplicate value", old: `[8589934593]`, new: `[1, 1]`, want: `line 11, column 49: abis[0].syscalls[1].args.values[1]: value 0x1 of socket listed twice`},
+		{name: "unknown ABI", old: `"abi": "x86_64"`, new: `"abi": "arm64"`, want: `line 9, column 6: abis[0].abi: unknown ABI "arm64"`},
+		{name: "unknown capability", old: `CAP_CHOWN`, new: `CAP_CHOWNS`, want: `line 14, column 21: capabilities[0].name: unknown capability "CAP_CHOWNS"`},
+		{name: "capability spelling", old: `CAP_CHOWN`, new: `chown`, want: `must be spelled "CAP_CHOWN"`},
+		{name: "negative count", old: `"comm": "sh", "recordings": 1`, new: `"recordings": -1`, want: "abis[0].syscalls[0].seen.recordings: negative count"},
+		{name: "trailing data", old: "}]\n}\n", new: "}]\n}\n}", want: "line 16, column 1"},
+		{name: "second document", old: "}]\n}\n", new: "}]\n}\n{}", want: "trailing data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(validDoc, tt.old, tt.new, 1)
+			if doc == validDoc {
+				t.Fatalf("test does not change the document")
+			}
+			_, err := Parse([]byte(doc))
+			if err == nil {
+				t.Fatal("Parse accepted the document")
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %q is not ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseValid(t *testing.T) {
+	p, err := Parse([]byte(validDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, typ := SocketDomainType(p.Syscalls(ABIX8664)[1].Args.Values[0]); d != 2 || typ != 1 {
+		t.Errorf("socket value decoded to %d/%d", d, typ)
+	}
+}
+
+func TestLoadNamesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.json")
+	if err := os.WriteFile(path, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.HasPrefix(err.Error(), path+": ") {
+		t.Fatalf("Load error %q does not start with the file name", err)
+	}
+}
+
+// FuzzParse checks that Parse never panics, and that whatever it accepts
+// writes out canonically: Marshal's bytes parse again to the same bytes.
+// Its seed corpus is testdata/fuzz/FuzzParse.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(validDoc))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %q does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		out, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := Parse(out)
+		if err != nil {
+			t.Fatalf("canonical form does not parse: %v\n%s", err, out)
+		}
+		again, err := q.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out, again) {
+			t.Fatalf("canonical form is not stable:\n%s\n%s", out, again)
+		}
+	})
+}
