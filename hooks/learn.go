@@ -166,26 +166,40 @@ func learningFilter() map[string]any {
 }
 
 // writeLearningConfig writes work/config.json: the bundle's config with
-// root.path made absolute, the tailor hook added (createRuntime) and the
-// learning filter where the bundle has none. Unknown fields survive.
+// root.path and relative bind sources made absolute and the learning setup
+// added (see AddLearning).
 func writeLearningConfig(bundle, work, exe string, hookArgs []string) error {
 	path := filepath.Join(bundle, "config.json")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read bundle config: %w", err)
 	}
+	out, err := AddLearning(data, bundle, exe, hookArgs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(filepath.Join(work, "config.json"), out, 0o600)
+}
+
+// AddLearning returns config (an OCI config.json) with the tailor hook
+// (exe with hookArgs, createRuntime stage) and, where it loads no seccomp
+// filter, the permissive learning filter. When bundle is not empty, paths
+// relative to it (root.path, bind mount sources) are made absolute so that
+// the config can be run from another directory. Unknown fields survive.
+func AddLearning(config []byte, bundle, exe string, hookArgs []string) ([]byte, error) {
 	var cfg map[string]any
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return fmt.Errorf("parse %s: %w", path, err)
+	if err := json.Unmarshal(config, &cfg); err != nil {
+		return nil, fmt.Errorf("parse config: %w", err)
 	}
 	root, _ := cfg["root"].(map[string]any)
 	if root == nil {
-		return fmt.Errorf("%s: no root.path", path)
+		return nil, errors.New("config has no root.path")
 	}
-	if rp, _ := root["path"].(string); rp != "" && !filepath.IsAbs(rp) {
-		root["path"] = filepath.Join(bundle, rp)
-	}
-	if mounts, ok := cfg["mounts"].([]any); ok {
+	if bundle != "" {
+		if rp, _ := root["path"].(string); rp != "" && !filepath.IsAbs(rp) {
+			root["path"] = filepath.Join(bundle, rp)
+		}
+		mounts, _ := cfg["mounts"].([]any)
 		for _, m := range mounts {
 			mm, _ := m.(map[string]any)
 			if src, _ := mm["source"].(string); src != "" && !filepath.IsAbs(src) && hasOption(mm, "bind", "rbind") {
@@ -212,9 +226,9 @@ func writeLearningConfig(bundle, work, exe string, hookArgs []string) error {
 	}
 	out, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encode learning config: %w", err)
+		return nil, fmt.Errorf("encode learning config: %w", err)
 	}
-	return os.WriteFile(filepath.Join(work, "config.json"), out, 0o600)
+	return out, nil
 }
 
 func hasOption(m map[string]any, opts ...string) bool {
