@@ -14,10 +14,16 @@ type Format string
 const (
 	// FormatSeccomp is an OCI/Docker/podman seccomp JSON.
 	FormatSeccomp Format = "seccomp"
+	// FormatCapabilities is OCI process.capabilities as JSON.
+	FormatCapabilities Format = "capabilities"
+	// FormatFlags is docker/podman run flags (capabilities and seccomp).
+	FormatFlags Format = "flags"
+	// FormatK8s is a Kubernetes container securityContext (YAML).
+	FormatK8s Format = "k8s"
 )
 
 // Formats lists the accepted formats, the default first.
-var Formats = []Format{FormatSeccomp}
+var Formats = []Format{FormatSeccomp, FormatCapabilities, FormatFlags, FormatK8s}
 
 // ParseFormat checks a user's --format value.
 func ParseFormat(s string) (Format, error) {
@@ -37,6 +43,10 @@ func ParseFormat(s string) (Format, error) {
 type Options struct {
 	Format  Format
 	Seccomp SeccompOptions
+	// SeccompFile is the seccomp JSON that FormatFlags names.
+	SeccompFile string
+	// Name is the profile's name in FormatK8s (tailor/NAME.json).
+	Name string
 }
 
 // Generate renders p in opts.Format. The bytes are stable for a given
@@ -57,6 +67,17 @@ func Generate(p *profiles.Profile, opts Options) ([]byte, []Note, error) {
 		f.Release()
 		out, err := MarshalSeccomp(s)
 		return out, notes, err
+	case FormatCapabilities:
+		c, notes, err := Capabilities(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		out, err := MarshalCapabilities(c)
+		return out, notes, err
+	case FormatFlags:
+		return Flags(p, opts.SeccompFile)
+	case FormatK8s:
+		return K8s(p, opts.Name)
 	}
 	return nil, nil, fmt.Errorf("unknown format %q", opts.Format)
 }

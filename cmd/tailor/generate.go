@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -14,17 +15,24 @@ import (
 func init() {
 	register(&cli.Command{
 		Name:      "generate",
-		Usage:     "turn a learned profile into an enforceable seccomp filter",
+		Usage:     "turn a learned profile into a seccomp filter, capability set, run flags or Kubernetes securityContext",
 		ArgsUsage: "PROFILE",
 		Description: "Prints the artefact on stdout (or writes it atomically with -o). Notes about\n" +
 			"choices the generator made (argument rules it could not make, socketcall on x86,\n" +
-			"clone3) go to stderr.",
+			"clone3, capabilities only denied) go to stderr.\n\n" +
+			"   tailor generate --format seccomp -o web.seccomp.json web.json\n" +
+			"   docker run $(tailor generate --format flags web.json) IMAGE",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: string(generator.Formats[0]),
 				Usage: "output format: " + joinNames(generator.Formats)},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
 			&cli.StringFlag{Name: "default-action", Value: string(generator.DefaultActions[0]),
 				Usage: "seccomp action for syscalls the profile never made: errno (EPERM), enosys, kill (the process) or log"},
+			&cli.StringFlag{Name: "seccomp-file", DefaultText: "PROFILE with .seccomp.json in place of .json",
+				Usage: "with --format flags: the seccomp JSON to name in --security-opt seccomp=`FILE`; " +
+					"write it first with: tailor generate --format seccomp -o FILE PROFILE"},
+			&cli.StringFlag{Name: "name", DefaultText: "the profile's name, else PROFILE's base name",
+				Usage: "with --format k8s: the Localhost profile is tailor/`NAME`.json"},
 		},
 		Action: func(c *cli.Context) error {
 			req, err := generateRequest(c)
@@ -61,8 +69,19 @@ func generateRequest(c *cli.Context) (*generateReq, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &generateReq{profile: p, path: path, output: c.String("output"),
-		opts: generator.Options{Format: format, Seccomp: generator.SeccompOptions{DefaultAction: action}}}, nil
+	opts := generator.Options{Format: format, Seccomp: generator.SeccompOptions{DefaultAction: action},
+		SeccompFile: c.String("seccomp-file"), Name: c.String("name")}
+	stem := strings.TrimSuffix(path, ".json")
+	if opts.SeccompFile == "" {
+		opts.SeccompFile = stem + ".seccomp.json"
+	}
+	if opts.Name == "" {
+		opts.Name = p.Name
+	}
+	if opts.Name == "" {
+		opts.Name = filepath.Base(stem)
+	}
+	return &generateReq{profile: p, path: path, output: c.String("output"), opts: opts}, nil
 }
 
 func (r *generateReq) run(stdout, stderr io.Writer) error {

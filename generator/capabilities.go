@@ -1,0 +1,174 @@
+package generator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tailor-dev/tailor/profiles"
+)
+
+// Capabilities returns the OCI process.capabilities for the profile's
+// minimal set: the capabilities with at least one granted check go into
+// bounding, effective and permitted; inheritable and ambient stay empty
+// (nothing is passed across execve beyond what file capabilities give).
+// Capabilities that were only denied are not added: the workload asked
+// for them without having them and coped; a note names each.
+func Capabilities(p *profiles.Profile) (*specs.LinuxCapabilities, []Note, error) {
+	if p == nil {
+		return nil, nil, errors.New("generate capabilities: no profile")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("generate capabilities: %w", err)
+	}
+	set := p.GrantedCapabilities()
+	c := &specs.LinuxCapabilities{
+		Bounding:    set,
+		Effective:   append([]string{}, set...),
+		Permitted:   append([]string{}, set...),
+		Inheritable: []string{},
+		Ambient:     []string{},
+	}
+	if c.Bounding == nil {
+		c.Bounding = []string{}
+	}
+	return c, deniedNotes(p), nil
+}
+
+// DeniedCapabilities returns the capabilities that were checked and
+// denied but never granted.
+func DeniedCapabilities(p *profiles.Profile) []string {
+	var out []string
+	for _, c := range p.Capabilities {
+		if c.Denied && !c.Granted {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func deniedNotes(p *profiles.Profile) []Note {
+	var notes []Note
+	for _, name := range DeniedCapabilities(p) {
+		notes = append(notes, Note{Text: name + " was checked and denied during learning, never granted: " +
+			"not added (the workload coped without it; add it by hand if a feature needs it)"})
+	}
+	return notes
+}
+
+// ociCapabilities is specs.LinuxCapabilities spelled with every set
+// present, so that an empty set reads as a decision, not an omission.
+type ociCapabilities struct {
+	Bounding    []string `json:"bounding"`
+	Effective   []string `json:"effective"`
+	Inheritable []string `json:"inheritable"`
+	Permitted   []string `json:"permitted"`
+	Ambient     []string `json:"ambient"`
+}
+
+// MarshalCapabilities encodes process.capabilities as indented JSON with
+// every set present (empty ones as []).
+func MarshalCapabilities(c *specs.LinuxCapabilities) ([]byte, error) {
+	nonNil := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	o := ociCapabilities{Bounding: nonNil(c.Bounding), Effective: nonNil(c.Effective),
+		Inheritable: nonNil(c.Inheritable), Permitted: nonNil(c.Permitted), Ambient: nonNil(c.Ambient)}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(o); err != nil {
+		return nil, fmt.Errorf("encode capabilities: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Flags returns the docker/podman run flags that enforce the profile: all
+// capabilities dropped but the minimal set, and the seccomp JSON at
+// seccompFile (written by the user with `tailor generate --format seccomp
+// -o FILE`). One line, shell-quoted where needed.
+func Flags(p *profiles.Profile, seccompFile string) ([]byte, []Note, error) {
+	if seccompFile == "" {
+		return nil, nil, errors.New("generate flags: no seccomp file to name (the seccomp JSON written with -o)")
+	}
+	c, notes, err := Capabilities(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	args := []string{"--cap-drop=ALL"}
+	for _, name := range c.Bounding {
+		args = append(args, "--cap-add="+name)
+	}
+	args = append(args, "--security-opt", shellQuote("seccomp="+seccompFile))
+	return []byte(strings.Join(args, " ") + "\n"), notes, nil
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./=:@%+,-]+$`)
+
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// K8sProfileDir is where generated seccomp JSONs live under the kubelet's
+// seccomp root (localhostProfile: tailor/NAME.json).
+const K8sProfileDir = "tailor"
+
+var k8sName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// k8sSecurityContext is the part of a Kubernetes container's
+// securityContext that tailor decides.
+type k8sSecurityContext struct {
+	SecurityContext struct {
+		AllowPrivilegeEscalation bool `json:"allowPrivilegeEscalation"`
+		Capabilities             struct {
+			Add  []string `json:"add,omitempty"`
+			Drop []string `json:"drop"`
+		} `json:"capabilities"`
+		SeccompProfile struct {
+			Type             string `json:"type"`
+			LocalhostProfile string `json:"localhostProfile"`
+		} `json:"seccompProfile"`
+	} `json:"securityContext"`
+}
+
+// K8s returns a container securityContext (YAML) that enforces the
+// profile: privilege escalation off, every capability dropped but the
+// minimal set, and the seccomp JSON as a Localhost profile
+// tailor/NAME.json, which must be copied below the kubelet's seccomp root
+// on each node.
+func K8s(p *profiles.Profile, name string) ([]byte, []Note, error) {
+	if !k8sName.MatchString(name) {
+		return nil, nil, fmt.Errorf("generate k8s: profile name %q: use letters, digits, '.', '_' and '-' only", name)
+	}
+	c, notes, err := Capabilities(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sc k8sSecurityContext
+	s := &sc.SecurityContext
+	for _, capName := range c.Bounding {
+		s.Capabilities.Add = append(s.Capabilities.Add, strings.TrimPrefix(capName, "CAP_"))
+	}
+	s.Capabilities.Drop = []string{"ALL"}
+	s.SeccompProfile.Type = "Localhost"
+	s.SeccompProfile.LocalhostProfile = K8sProfileDir + "/" + name + ".json"
+	out, err := yaml.Marshal(sc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode securityContext: %w", err)
+	}
+	notes = append(notes, Note{Text: fmt.Sprintf("copy the seccomp JSON (tailor generate --format seccomp) to "+
+		"<kubelet root>/seccomp/%s on every node (default /var/lib/kubelet/seccomp/%[1]s)", s.SeccompProfile.LocalhostProfile)})
+	return out, notes, nil
+}
