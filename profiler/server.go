@@ -71,8 +71,8 @@ func (s *Server) Run(ctx context.Context, dir string) error {
 		return fmt.Errorf("open tracer lock: %w", err)
 	}
 	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return fmt.Errorf("another tracer holds %s: %w", lock.Name(), err)
+	if err := acquire(lock, lockWait); err != nil {
+		return err
 	}
 	sock := filepath.Join(dir, socketName)
 	os.Remove(sock) // a stale socket from a tracer that died; we hold the lock
@@ -99,6 +99,24 @@ func (s *Server) Run(ctx context.Context, dir string) error {
 			return fmt.Errorf("accept: %w", err)
 		}
 		go s.serve(conn)
+	}
+}
+
+// lockWait is how long a new tracer waits for an old one that is shutting
+// down (idle) to release the lock.
+const lockWait = 5 * time.Second
+
+func acquire(lock *os.File, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			return fmt.Errorf("another tracer holds %s: %w", lock.Name(), err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

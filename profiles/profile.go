@@ -179,6 +179,16 @@ func (p *Profile) Normalize() {
 	}
 	for i := range abis {
 		abis[i].Syscalls = normalizeSyscalls(abis[i].Syscalls)
+		if len(abis[i].Unnamed) > 0 {
+			u := make([]uint64, len(abis[i].Unnamed))
+			for j, n := range abis[i].Unnamed {
+				u[j] = uint64(n)
+			}
+			abis[i].Unnamed = abis[i].Unnamed[:0]
+			for _, n := range sortUnique(u) {
+				abis[i].Unnamed = append(abis[i].Unnamed, int(n))
+			}
+		}
 	}
 	p.ABIs = abis
 	sort.SliceStable(p.Capabilities, func(i, j int) bool { return p.Capabilities[i].Name < p.Capabilities[j].Name })

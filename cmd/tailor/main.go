@@ -38,6 +38,10 @@ func main() {
 		Commands: commands,
 		// Errors are printed once, below, with the exit code they carry.
 		ExitErrHandler: func(*cli.Context, error) {},
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(os.Stderr, "tailor: no command %q (see tailor --help)\n", name)
+			os.Exit(exitUsage)
+		},
 	}
 	err := app.Run(os.Args)
 	if err == nil {
