@@ -49,7 +49,7 @@ func TestHookRefusesHostileAnnotations(t *testing.T) {
 		{"relative of", map[string]string{traceAnnotation: "of:out.json"}, []string{"absolute"}},
 		{"relative if", map[string]string{traceAnnotation: "of:" + allowed + "/out.json;if:in.json"}, []string{"absolute"}},
 		{"dot-dot", map[string]string{traceAnnotation: "of:" + allowed + "/../outside/out.json"}, []string{"..", "clean"}},
-		{"symlinked directory", map[string]string{traceAnnotation: "of:" + allowed + "/link/out.json"}, []string{"symlink"}},
+		{"symlinked directory", map[string]string{traceAnnotation: "of:" + allowed + "/link/out.json"}, []string{"symlink", "symbolic link"}},
 		{"outside allowed dirs", map[string]string{traceAnnotation: "of:" + outside + "/out.json"}, []string{"allow"}},
 		{"bad base name", map[string]string{traceAnnotation: "of:" + allowed + "/out put$.json"}, []string{"name"}},
 		{"if outside allowed dirs", map[string]string{traceAnnotation: "of:" + allowed + "/out.json;if:" + outside + "/in.json"}, []string{"allow"}},
