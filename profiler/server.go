@@ -42,6 +42,8 @@ type Server struct {
 	// Pending reports how many ring-buffer bytes are not read yet, so that
 	// provenance is complete before a profile is written.
 	Pending func() int
+	// MountNamespace returns a process's mount namespace (tests replace it).
+	MountNamespace func(pid int) (uint32, error)
 
 	mu      sync.Mutex
 	byID    map[string]*container
@@ -131,6 +133,9 @@ func (s *Server) init() {
 	if s.Grace == 0 {
 		s.Grace = DefaultGrace
 	}
+	if s.MountNamespace == nil {
+		s.MountNamespace = mountNamespace
+	}
 }
 
 // waitIdle returns when ctx ends or nothing was learned for s.Idle.
@@ -219,11 +224,11 @@ func (s *Server) register(reg Registration) error {
 	if reg.ContainerID == "" || reg.Pid <= 0 {
 		return fmt.Errorf("register: containerID and pid are required")
 	}
-	mntns, err := mountNamespace(reg.Pid)
+	mntns, err := s.MountNamespace(reg.Pid)
 	if err != nil {
 		return err
 	}
-	self, err := mountNamespace(os.Getpid())
+	self, err := s.MountNamespace(os.Getpid())
 	if err != nil {
 		return err
 	}
