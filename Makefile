@@ -41,6 +41,7 @@ generate:
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tailor
 	install -D -m 0644 deploy/hooks.d/tailor.json $(DESTDIR)$(HOOKSDIR)/tailor.json
+	install -d -m 0700 $(DESTDIR)/var/lib/tailor/seccomp
 
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')
