@@ -50,7 +50,7 @@ func ApplyProfile(config []byte, p *profiles.Profile, opts ApplyOptions) ([]byte
 	}
 	if !p.Complete && !opts.AllowIncomplete {
 		return nil, nil, fmt.Errorf("apply: %w (%s): it may be too tight to run the workload; "+
-			"learn again, or allow it explicitly", ErrIncomplete, lossSummary(p.Loss))
+			"learn again, or allow it explicitly", ErrIncomplete, generator.DescribeLoss(p.Loss))
 	}
 	seccomp, notes, err := generator.Seccomp(p, opts.Seccomp)
 	if err != nil {
@@ -91,24 +91,6 @@ func ApplyProfile(config []byte, p *profiles.Profile, opts ApplyOptions) ([]byte
 		return nil, nil, err
 	}
 	return out, notes, nil
-}
-
-func lossSummary(l profiles.Loss) string {
-	var parts []string
-	if l.Events != 0 {
-		parts = append(parts, fmt.Sprintf("%d events lost", l.Events))
-	}
-	if l.Tasks != 0 {
-		parts = append(parts, fmt.Sprintf("%d tasks untracked", l.Tasks))
-	}
-	if l.ArgValues != 0 {
-		parts = append(parts, fmt.Sprintf("%d argument values lost", l.ArgValues))
-	}
-	parts = append(parts, l.Reasons...)
-	if len(parts) == 0 {
-		return "marked incomplete"
-	}
-	return strings.Join(parts, ", ")
 }
 
 // parseConfig checks that config is an OCI config apply can patch and

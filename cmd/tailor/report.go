@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/profiles"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:      "report",
+		Usage:     "summarise a profile beside Docker's default seccomp profile and capabilities",
+		UsageText: "tailor report [--format text|json] [--default-action ACTION] PROFILE",
+		Description: "Shows the syscalls and capabilities the generated filter allows, how many Docker's\n" +
+			"default allows (amd64, its 14 default capabilities), what tailor refuses that Docker\n" +
+			"allows, the argument rules, and notes. An incomplete profile is flagged on the first line.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Value: string(generator.ReportFormats[0]), Usage: "text or json"},
+			&cli.StringFlag{Name: "default-action", Value: string(generator.DefaultActions[0]),
+				Usage: "the seccomp default action to report on: errno, enosys, kill or log"},
+		},
+		Action: func(c *cli.Context) error {
+			req, err := reportRequest(c)
+			if err != nil {
+				return fail(exitUsage, err)
+			}
+			return fail(exitUsage, req.run(c.App.Writer))
+		},
+	})
+}
+
+// reportReq is a validated `tailor report` invocation.
+type reportReq struct {
+	path    string
+	profile *profiles.Profile
+	format  generator.ReportFormat
+	opts    generator.SeccompOptions
+	bold    bool
+}
+
+func reportRequest(c *cli.Context) (*reportReq, error) {
+	if c.NArg() != 1 {
+		return nil, fmt.Errorf("report takes one PROFILE argument, got %d", c.NArg())
+	}
+	format, err := generator.ParseReportFormat(c.String("format"))
+	if err != nil {
+		return nil, fmt.Errorf("--format: %w", err)
+	}
+	action, err := generator.ParseDefaultAction(c.String("default-action"))
+	if err != nil {
+		return nil, fmt.Errorf("--default-action: %w", err)
+	}
+	path := c.Args().First()
+	p, err := profiles.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	out, isFile := c.App.Writer.(*os.File)
+	return &reportReq{path: path, profile: p, format: format,
+		opts: generator.SeccompOptions{DefaultAction: action}, bold: isFile && isTerminal(out)}, nil
+}
+
+func (r *reportReq) run(w io.Writer) error {
+	rep, err := generator.NewReport(r.profile, r.opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.path, err)
+	}
+	if r.format == generator.ReportJSON {
+		data, err := rep.JSON()
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	return rep.WriteText(w, r.bold)
+}
