@@ -1,0 +1,60 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tailor-dev/tailor/hooks"
+	"github.com/tailor-dev/tailor/profiles"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:      "runtime",
+		Usage:     "OCI runtime wrapper (for Docker): learn or enforce a profile on create, then exec the real runtime",
+		UsageText: "tailor runtime [--runtime runc|crun|PATH] [--store DIR] -- RUNTIME-ARGS...",
+		Description: `Register it with Docker (daemon.json):
+
+     "runtimes": {"tailor": {"path": "/usr/local/bin/tailor",
+                             "runtimeArgs": ["runtime", "--runtime", "runc", "--"]}}
+
+   then: docker run --runtime tailor -e ` + hooks.EnvLearn + `=web IMAGE     (learn into the store)
+         docker run --runtime tailor -e ` + hooks.EnvProfile + `=web IMAGE   (enforce it)
+
+On create (and run) the bundle's config.json is prepared: ` + hooks.EnvLearn + ` (or the annotation
+` + hooks.AnnotationLearn + `) adds the tailor hook and the learning filter; ` + hooks.EnvProfile + ` (or
+` + hooks.AnnotationProfile + `) applies the stored profile's seccomp filter and capabilities, and a
+missing, invalid or incomplete profile refuses the container. Every other command, and a container
+that asks for neither, passes straight through. The "--" ends tailor's own flags.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "runtime", Aliases: []string{"delegate"}, Value: "runc", Usage: "the real OCI runtime: runc, crun or a path"},
+			&cli.StringFlag{Name: "store", Value: profiles.DefaultStoreDir, EnvVars: []string{"TAILOR_STORE"}, Usage: "profile store to learn into and enforce from"},
+			&cli.BoolFlag{Name: "allow-incomplete", Usage: "enforce profiles that lost observations while recording"},
+			tracerDirFlag,
+		},
+		Action: func(c *cli.Context) error {
+			opts := hooks.RuntimeOptions{
+				Runtime: c.String("runtime"), Args: c.Args().Slice(), Store: c.String("store"),
+				Exe: selfExe(), TracerDir: c.String("tracer-dir"),
+				Apply: hooks.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
+				Exec:  syscall.Exec, Env: os.Environ(),
+			}
+			return fail(exitTailor, hooks.RunRuntime(opts))
+		},
+	})
+}
+
+// selfExe is this binary's resolved path, for hooks that run it again.
+func selfExe() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "/proc/self/exe"
+	}
+	if p, err := filepath.EvalSymlinks(exe); err == nil {
+		return p
+	}
+	return exe
+}
