@@ -12,8 +12,9 @@ import (
 //   - a condition on the rule's argument: EQ value, or MASKED_EQ whose mask
 //     is the rule's mask (Docker's and tailor's spelling: value is the mask,
 //     valueTwo the expected bits);
-//   - socket: EQ domain on argument 0, optionally with MASKED_EQ 0xf type (or
-//     EQ type) on argument 1; without it every type of the domain.
+//   - socket: EQ domain (or LT/LE a small bound) on argument 0, optionally
+//     with MASKED_EQ 0xf type (or EQ type) on argument 1; without it every
+//     type of the domain.
 //
 // ok is false for anything else: the caller then allows any argument.
 func ruleValues(rule profiles.ArgRule, args []specs.LinuxSeccompArg) (values []uint64, ok bool) {
@@ -39,32 +40,72 @@ func ruleValues(rule profiles.ArgRule, args []specs.LinuxSeccompArg) (values []u
 	return nil, false
 }
 
+// maxDomain bounds the socket domains a range condition (LT, LE) may
+// stand for; AF_MAX is 46 in Linux 6.x.
+const maxDomain = 64
+
 func socketValues(args []specs.LinuxSeccompArg) ([]uint64, bool) {
-	var domain, typ *specs.LinuxSeccompArg
-	for i := range args {
-		a := &args[i]
+	var domains []uint64
+	var typ *uint64
+	for _, a := range args {
 		switch {
-		case a.Index == 0 && domain == nil && a.Op == specs.OpEqualTo:
-			domain = a
+		case a.Index == 0 && domains == nil:
+			domains = domainRange(a)
+			if domains == nil {
+				return nil, false
+			}
 		case a.Index == 1 && typ == nil && a.Op == specs.OpMaskedEqual && a.Value == profiles.SocketTypeMask:
-			typ = &specs.LinuxSeccompArg{Index: 1, Value: a.ValueTwo & profiles.SocketTypeMask}
+			t := a.ValueTwo & profiles.SocketTypeMask
+			typ = &t
 		case a.Index == 1 && typ == nil && a.Op == specs.OpEqualTo && a.Value <= profiles.SocketTypeMask:
 			// An exact type (no SOCK_NONBLOCK or SOCK_CLOEXEC): a subset
 			// of what the recorded value stands for.
-			typ = a
+			t := a.Value
+			typ = &t
 		default:
 			return nil, false
 		}
 	}
-	if domain == nil || domain.Value > 0xffffffff {
+	if domains == nil {
 		return nil, false
 	}
-	if typ != nil {
-		return []uint64{profiles.SocketValue(domain.Value, typ.Value)}, true
-	}
 	var out []uint64
-	for t := range uint64(profiles.SocketTypeMask + 1) {
-		out = append(out, profiles.SocketValue(domain.Value, t))
+	for _, d := range domains {
+		if typ != nil {
+			out = append(out, profiles.SocketValue(d, *typ))
+			continue
+		}
+		for t := range uint64(profiles.SocketTypeMask + 1) {
+			out = append(out, profiles.SocketValue(d, t))
+		}
 	}
 	return out, true
+}
+
+// domainRange is the socket domains a condition on argument 0 allows:
+// EQ d, or LT/LE a small bound (Docker's default allows domains below 3
+// with one LT rule).
+func domainRange(a specs.LinuxSeccompArg) []uint64 {
+	var end uint64 // exclusive
+	switch a.Op {
+	case specs.OpEqualTo:
+		if a.Value > 0xffffffff {
+			return nil
+		}
+		return []uint64{a.Value}
+	case specs.OpLessThan:
+		end = a.Value
+	case specs.OpLessEqual:
+		end = a.Value + 1
+	default:
+		return nil
+	}
+	if end == 0 || end > maxDomain {
+		return nil
+	}
+	var out []uint64
+	for d := range end {
+		out = append(out, d)
+	}
+	return out
 }

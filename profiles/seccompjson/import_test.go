@@ -63,7 +63,6 @@ func TestImportDockerDefault(t *testing.T) {
 		{name: "clone3 refused with ENOSYS", abi: profiles.ABIX8664, syscall: "clone3"},
 		{name: "personality values", abi: profiles.ABIX8664, syscall: "personality", allowed: true,
 			args: &profiles.ArgValues{Values: []uint64{0, 8, 0x20000, 0x20008, 0xffffffff}}},
-		{name: "socket any", abi: profiles.ABIX8664, syscall: "socket", allowed: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +77,16 @@ func TestImportDockerDefault(t *testing.T) {
 		})
 	}
 	r := mustImport(t, data, Options{})
+	// Docker allows socket for a list of domains (one LT rule, many EQ).
+	sock, _ := args(r.Profile, profiles.ABIX8664, "socket")
+	for _, tt := range []struct {
+		domain, typ uint64
+		want        bool
+	}{{domain: 1, typ: 1, want: true}, {domain: 2, typ: 3, want: true}, {domain: 10, typ: 2, want: true}, {domain: 40, typ: 1}, {domain: 3, typ: 2}} {
+		if sock == nil || slices.Contains(sock.Values, profiles.SocketValue(tt.domain, tt.typ)) != tt.want {
+			t.Errorf("socket domain %d type %d allowed != %v", tt.domain, tt.typ, tt.want)
+		}
+	}
 	if got := len(r.Profile.ABIs); got != 3 {
 		t.Errorf("%d ABIs, want x86_64, x86 and x32", got)
 	}
@@ -114,6 +123,9 @@ func TestImportShapes(t *testing.T) {
 		{name: "socket domain only is every type",
 			rules:   `{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}`,
 			syscall: "socket", want: &profiles.ArgValues{Values: socketDomain(1)}},
+		{name: "socket domain range",
+			rules:   `{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_LE"}, {"index": 1, "value": 1, "op": "SCMP_CMP_EQ"}]}`,
+			syscall: "socket", want: &profiles.ArgValues{Values: []uint64{profiles.SocketValue(0, 1), profiles.SocketValue(1, 1)}}},
 		{name: "socket other shape",
 			rules:   `{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_NE"}]}`,
 			syscall: "socket", note: "not one of tailor's shapes"},
