@@ -47,6 +47,25 @@ func Locate(data []byte, err error) error {
 	return err
 }
 
+// Position is a 1-based line and column in a document.
+type Position struct{ Line, Column int }
+
+// Positions maps every JSON path of data (abis[0].syscalls[3].name) to
+// where its value starts (for an object member, its key). It is empty when
+// data is not valid JSON.
+func Positions(data []byte) map[string]Position {
+	out := map[string]Position{}
+	err := walkJSON(data, func(path string, off int64) bool {
+		line, col := lineCol(data, off)
+		out[path] = Position{Line: line, Column: col}
+		return true
+	})
+	if err != nil {
+		return map[string]Position{}
+	}
+	return out
+}
+
 // lineCol converts a byte offset to a 1-based line and column.
 func lineCol(data []byte, off int64) (line, col int) {
 	if off > int64(len(data)) {

@@ -123,3 +123,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPositions(t *testing.T) {
+	pos := Positions([]byte(validDoc))
+	tests := []struct {
+		path string
+		want Position
+	}{
+		{path: "", want: Position{1, 1}},
+		{path: "kind", want: Position{3, 3}},
+		{path: "abis[0].syscalls[1].name", want: Position{11, 8}},
+		{path: "abis[0].syscalls[1].args.values[0]", want: Position{11, 46}},
+	}
+	for _, tt := range tests {
+		if got := pos[tt.path]; got != tt.want {
+			t.Errorf("%s at %+v, want %+v", tt.path, got, tt.want)
+		}
+	}
+	if len(Positions([]byte("{"))) != 0 {
+		t.Error("positions of a malformed document")
+	}
+}

@@ -30,6 +30,8 @@ type Document struct {
 	Profile *profiles.Profile
 	// Notes says where an imported profile is approximate.
 	Notes []string
+	// Data is the document's bytes (for positions in reports).
+	Data []byte
 }
 
 // Detect tells a tailor profile (kind TailorProfile) from a seccomp JSON
@@ -58,7 +60,7 @@ func Parse(name string, data []byte, opts Options) (*Document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	doc := &Document{Name: name, Format: format}
+	doc := &Document{Name: name, Format: format, Data: data}
 	switch format {
 	case FormatTailor:
 		doc.Profile, err = profiles.Parse(data)
