@@ -1,0 +1,273 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/tailor-dev/tailor/bench/floor"
+)
+
+// stormOps are the loops the overhead benchmarks time.
+var stormOps = []string{"getppid", "pipe"}
+
+func (e *Env) stormArgs(scale int) []string {
+	n := pick(e, []int{1000000, 200000}, []int{200000, 40000})
+	rounds := pick(e, "3", "1")
+	args := []string{"ops", rounds}
+	for i, op := range stormOps {
+		args = append(args, fmt.Sprintf("%s:%d", op, max(n[i]/scale, 1000)))
+	}
+	return args
+}
+
+// allowAll is a permissive filter like the one `tailor learn` adds.
+var allowAll = map[string]any{
+	"defaultAction": "SCMP_ACT_ALLOW",
+	"architectures": []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"},
+}
+
+// withFloor runs f with the empty sys_enter program attached.
+func withFloor[T any](f func() (T, error)) (T, error) {
+	fl, err := floor.Attach()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer fl.Close()
+	return f()
+}
+
+// condition is one way of running a workload; it returns a value per
+// metric (ns per op, per request, ...).
+type condition struct {
+	name string
+	run  func() (map[string]float64, error)
+}
+
+// interleave runs every condition once per round, in an order rotated
+// every round, and collects each metric per condition and round.
+func (e *Env) interleave(what string, rounds int, conds []condition) (samples, error) {
+	s := samples{}
+	for r := 0; r < rounds; r++ {
+		for _, i := range rotation(len(conds), r) {
+			c := conds[i]
+			v, err := c.run()
+			if err != nil {
+				return s, fmt.Errorf("%s, %s, round %d: %w", what, c.name, r+1, err)
+			}
+			for m, x := range v {
+				s.add(c.name, m, x)
+			}
+		}
+		e.logf("%s: round %d/%d done", what, r+1, rounds)
+	}
+	return s, nil
+}
+
+// benchContainerStorm is benchmark 1: the storm inside a runc container,
+// untraced, under the floor, being learned, and under strace -f.
+func (e *Env) benchContainerStorm(r *Results) error {
+	bb, err := e.busybox()
+	if err != nil {
+		return err
+	}
+	stormIn := func(scale int) []string { return append([]string{"/storm"}, e.stormArgs(scale)...) }
+	plain, err := e.bundle("storm-plain", bundleSpec{Rootfs: bb, ReadOnly: true, Args: stormIn(1)})
+	if err != nil {
+		return err
+	}
+	filtered, err := e.bundle("storm-filtered", bundleSpec{Rootfs: bb, ReadOnly: true, Args: stormIn(1),
+		Options: []specOption{withSeccomp(allowAll)}})
+	if err != nil {
+		return err
+	}
+	// strace stops the task twice per syscall: fewer iterations, same unit.
+	straced, err := e.bundle("storm-strace", bundleSpec{Rootfs: bb, ReadOnly: true, Args: stormIn(20)})
+	if err != nil {
+		return err
+	}
+	tdir := e.tracerDir("storm")
+	out := filepath.Join(e.Work, "storm-learned.json")
+	runIn := func(b string) func() (map[string]float64, error) {
+		return func() (map[string]float64, error) {
+			o, _, err := e.runContainer("runc", b)
+			if err != nil {
+				return nil, err
+			}
+			return parseResults(o)
+		}
+	}
+	conds := []condition{
+		{"untraced", runIn(plain)},
+		{"floor", func() (map[string]float64, error) { return withFloor(runIn(plain)) }},
+		{"floor+filter", func() (map[string]float64, error) { return withFloor(runIn(filtered)) }},
+		{"learning", func() (map[string]float64, error) {
+			t, err := e.startTracer(tdir)
+			if err != nil {
+				return nil, err
+			}
+			defer t.stop()
+			o, err := e.learn("runc", plain, tdir, out)
+			if err != nil {
+				return nil, err
+			}
+			return parseResults(o)
+		}},
+		{"strace", func() (map[string]float64, error) {
+			o, err := e.straceContainer(straced, os.DevNull)
+			if err != nil {
+				return nil, err
+			}
+			return parseResults(o)
+		}},
+	}
+	s, err := e.interleave("container storm", pick(e, 9, 2), conds)
+	if err != nil {
+		return err
+	}
+	t := table{title: "1. Tracer overhead on the traced container (storm in runc, ns/op, medians)",
+		header: []string{"op", "untraced", "floor", "floor+filter", "learning", "strace -f",
+			"floor/untraced", "learning/untraced", "learning/floor", "learning/(floor+filter)", "strace/floor"}}
+	for _, op := range stormOps {
+		row := []string{op}
+		for _, c := range []string{"untraced", "floor", "floor+filter", "learning", "strace"} {
+			f := r.figure("container_storm/"+op+"/"+c, "ns/op", s[c][op])
+			row = append(row, trim(f.Median))
+		}
+		for _, p := range [][2]string{{"floor", "untraced"}, {"learning", "untraced"}, {"learning", "floor"},
+			{"learning", "floor+filter"}, {"strace", "floor"}} {
+			v := r.ratio("container_storm/"+op+"/"+p[0]+"_vs_"+p[1], p[0], p[1], pairedRatio(s[p[0]][op], s[p[1]][op]))
+			row = append(row, fx(v))
+		}
+		t.rows = append(t.rows, row)
+		r.target("learning container storm ("+op+") vs floor", pairedRatio(s["learning"][op], s["floor"][op]), 1.05, "x")
+	}
+	t.notes = []string{"floor: an empty raw_tp program on sys_enter, loaded by the harness. floor+filter: the floor " +
+		"plus the allow-all seccomp filter a learning run adds to a bundle without one; learning/(floor+filter) " +
+		"is the cost of tailor's own BPF code. Ratios are medians of per-round ratios."}
+	r.addTable(t)
+	return nil
+}
+
+// benchHostStorm is benchmark 2: an untraced host process while K
+// containers are being learned, against the floor.
+func (e *Env) benchHostStorm(r *Results) error {
+	storm, err := e.storm()
+	if err != nil {
+		return err
+	}
+	bb, err := e.busybox()
+	if err != nil {
+		return err
+	}
+	tdir := e.tracerDir("host")
+	ks := []int{0, 1, 10}
+	sleepers := make([]string, ks[len(ks)-1])
+	for i := range sleepers {
+		out := filepath.Join(e.Work, "sleep-profiles", strconv.Itoa(i)+".json")
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		sleepers[i], err = e.bundle("sleep-"+strconv.Itoa(i), bundleSpec{Rootfs: bb, ReadOnly: true,
+			Args: []string{"/bin/sleep", "3600"}, Options: []specOption{e.withLearningHook(tdir, out)}})
+		if err != nil {
+			return err
+		}
+	}
+	// Each measurement runs the storm twice: as a plain host process, and
+	// under an allow-all filter of its own (a container on the host that
+	// nobody learns: tailor's fast path cannot skip it).
+	measure := func(prefix string) (map[string]float64, error) {
+		res := map[string]float64{}
+		for _, variant := range []struct{ name, flag string }{{"plain", ""}, {"filtered", "-f"}} {
+			args := e.stormArgs(1)
+			if variant.flag != "" {
+				args = append([]string{variant.flag}, args...)
+			}
+			o, err := run(nil, storm, args...)
+			if err != nil {
+				return nil, err
+			}
+			v, err := parseResults(o)
+			if err != nil {
+				return nil, err
+			}
+			for op, x := range v {
+				res[prefix+variant.name+"/"+op] = x
+			}
+		}
+		return res, nil
+	}
+	conds := []condition{
+		{"untraced", func() (map[string]float64, error) { return measure("") }},
+		{"floor", func() (map[string]float64, error) { return withFloor(func() (map[string]float64, error) { return measure("") }) }},
+		{"tailor", func() (map[string]float64, error) {
+			t, err := e.startTracer(tdir)
+			if err != nil {
+				return nil, err
+			}
+			defer t.stop()
+			var ids []string
+			defer func() { stopContainers("runc", ids) }()
+			res := map[string]float64{}
+			for _, k := range ks {
+				for len(ids) < k {
+					id, err := e.startDetached("runc", sleepers[len(ids)])
+					if err != nil {
+						return nil, err
+					}
+					ids = append(ids, id)
+				}
+				v, err := measure(fmt.Sprintf("k%d/", k))
+				if err != nil {
+					return nil, err
+				}
+				for m, x := range v {
+					res[m] = x
+				}
+			}
+			return res, nil
+		}},
+	}
+	s, err := e.interleave("host storm", pick(e, 7, 2), conds)
+	if err != nil {
+		return err
+	}
+	t := table{title: "2. Host cost while containers learn (storm as a host process, ns/op, medians)",
+		header: []string{"process", "op", "untraced", "floor", "K=0", "K=1", "K=10",
+			"K=0/floor", "K=1/floor", "K=10/floor", "K=10/K=0"}}
+	for _, variant := range []string{"plain", "filtered"} {
+		for _, op := range stormOps {
+			m := variant + "/" + op
+			row := []string{variant, op}
+			base := "host_storm/" + m
+			row = append(row, trim(r.figure(base+"/untraced", "ns/op", s["untraced"][m]).Median),
+				trim(r.figure(base+"/floor", "ns/op", s["floor"][m]).Median))
+			for _, k := range ks {
+				km := fmt.Sprintf("k%d/%s", k, m)
+				row = append(row, trim(r.figure(fmt.Sprintf("%s/learning_k%d", base, k), "ns/op", s["tailor"][km]).Median))
+			}
+			for _, k := range ks {
+				v := pairedRatio(s["tailor"][fmt.Sprintf("k%d/%s", k, m)], s["floor"][m])
+				r.ratio(fmt.Sprintf("%s/learning_k%d_vs_floor", base, k), fmt.Sprintf("learning_k%d", k), "floor", v)
+				row = append(row, fx(v))
+			}
+			flat := pairedRatio(s["tailor"]["k10/"+m], s["tailor"]["k0/"+m])
+			r.ratio(base+"/learning_k10_vs_k0", "learning_k10", "learning_k0", flat)
+			row = append(row, fx(flat))
+			t.rows = append(t.rows, row)
+			if variant == "plain" {
+				r.target("host storm ("+op+") at K=10 vs floor", pairedRatio(s["tailor"]["k10/"+m], s["floor"][m]), 1.03, "x")
+				r.target("host storm ("+op+") flat in K: K=10 vs K=0", flat, 1.03, "x")
+			}
+		}
+	}
+	t.notes = []string{"K containers (busybox sleep) are learned by one `tailor tracer` through the OCI hook. " +
+		"\"filtered\" is the same storm under an allow-all seccomp filter of its own: a container on the host " +
+		"that is not being learned. The targets apply to the plain host process; \"flat in K\" is read as " +
+		"K=10 within 3% of K=0."}
+	r.addTable(t)
+	return nil
+}
