@@ -2,8 +2,8 @@
 # Installs what building, testing and demoing tailor needs on Debian 12, as
 # root. Idempotent: apt-get runs only for packages that are missing.
 #
-#   bash scripts/install-prereqs.sh            # build, test and demo prerequisites
-#   bash scripts/install-prereqs.sh --engines  # also podman and docker.io
+#   bash scripts/install-prereqs.sh               # everything `make test` needs
+#   bash scripts/install-prereqs.sh --no-engines  # without podman and docker.io
 #
 # Host quirks the tests need (the crun hugetlb v1 mount, tracefs, bpffs) are
 # set up and undone by the code that needs them, not here.
@@ -18,18 +18,21 @@ build_pkgs=(gcc make pkg-config libseccomp-dev gcc-multilib libc6-dev-i386)
 bpf_pkgs=(clang llvm libbpf-dev bpftool)
 # Validating generated AppArmor profiles (apparmor_parser).
 other_pkgs=(apparmor)
+# The engine tests (e2e/engines_test.go) run podman and a private dockerd;
+# installing docker.io starts no daemon on these machines.
 engine_pkgs=(podman docker.io)
 
-engines=false
+engines=true
 for arg in "$@"; do
 	case "$arg" in
 	--engines) engines=true ;;
+	--no-engines) engines=false ;;
 	-h | --help)
 		sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "install-prereqs: unknown argument $arg (use --engines or --help)" >&2
+		echo "install-prereqs: unknown argument $arg (use --no-engines or --help)" >&2
 		exit 2
 		;;
 	esac
