@@ -63,7 +63,8 @@ func TestHookRefusesHostileAnnotations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := run(t, state, bin, "hook", "--store", store, "--allow-dir", allowed, "--tracer-timeout", "5s")
+			res := run(t, state, bin, "hook", "--store", store, "--allow-dir", allowed, "--tracer-timeout", "5s",
+				"--tracer-dir", tracerDir())
 			msg := strings.TrimSpace(res.Stderr)
 			if res.ExitCode == 0 {
 				t.Errorf("hook accepted %v:\n%s", tt.annotations, res)
@@ -163,7 +164,7 @@ func TestHookTraceSyscallSeccomp(t *testing.T) {
 			allowed := t.TempDir()
 			out := filepath.Join(allowed, "seccomp.json")
 			opts := []specOption{withAnnotation(traceAnnotation, "of:"+out),
-				withHook("createRuntime", bin, "tailor", "hook", "--allow-dir", allowed)}
+				withHook("createRuntime", bin, "tailor", "hook", "--allow-dir", allowed, "--tracer-dir", tracerDir())}
 			if tc.filter {
 				opts = append(opts, withSeccomp(podmanLikeFilter))
 			}

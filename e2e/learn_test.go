@@ -37,7 +37,7 @@ func startLearn(t testing.TB, runtime string, b *bundle) *learning {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	l.cancel = cancel
 	l.cmd = exec.CommandContext(ctx, bin, "learn", "--bundle", b.Dir, "--runtime", runtime,
-		"--name", l.ID, "-o", l.Out, "--timeout", "60s")
+		"--name", l.ID, "-o", l.Out, "--timeout", "60s", "--tracer-dir", tracerDir())
 	l.cmd.Stdout, l.cmd.Stderr = &l.stdout, &l.stderr
 	l.cmd.WaitDelay = 10 * time.Second
 	if err := l.cmd.Start(); err != nil {
