@@ -263,9 +263,20 @@ func (e *Env) straceContainer(bundle, traceOut string) (string, error) {
 func (e *Env) startDetached(runtime, bundle string) (string, error) {
 	id := e.containerID("bg")
 	e.atClose(func() { deleteContainer(runtime, id) })
-	if _, err := run(nil, runtime, "run", "--detach", "--bundle", bundle, id); err != nil {
-		deleteContainer(runtime, id)
+	// The container keeps the stdio it is given: no pipes, or the runtime's
+	// exit would not end our read.
+	errFile := filepath.Join(e.Work, id+".err")
+	defer os.Remove(errFile)
+	f, err := os.Create(errFile)
+	if err != nil {
 		return "", err
+	}
+	defer f.Close()
+	cmd := exec.Command(runtime, "run", "--detach", "--bundle", bundle, id)
+	cmd.Stderr = f
+	if err := cmd.Run(); err != nil {
+		deleteContainer(runtime, id)
+		return "", fmt.Errorf("%s run --detach %s: %w: %s", runtime, bundle, err, readString(errFile))
 	}
 	return id, nil
 }

@@ -17,6 +17,9 @@ type benchmark struct {
 var benchmarks = []benchmark{
 	{"container-storm", (*Env).benchContainerStorm},
 	{"host-storm", (*Env).benchHostStorm},
+	{"workloads", (*Env).benchWorkloads},
+	{"hook", (*Env).benchHook},
+	{"enforce", (*Env).benchEnforce},
 }
 
 // Names lists the benchmarks Options.Only may name.

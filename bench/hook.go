@@ -1,0 +1,172 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ensureCrun makes crun 1.8 work on a hybrid cgroup host (it refuses to run
+// until the hugetlb controller is mounted as v1); the mount is made only
+// when missing and undone when the run ends.
+func (e *Env) ensureCrun() error {
+	_, err := cached(e, "crun", func() (bool, error) {
+		if _, err := exec.LookPath("crun"); err != nil {
+			return false, errors.New("crun not found on PATH: run scripts/install-prereqs.sh")
+		}
+		mounts := readString("/proc/self/mountinfo")
+		hybrid, hugetlb := false, false
+		for _, line := range strings.Split(mounts, "\n") {
+			f := strings.Fields(line)
+			if len(f) > 4 && f[4] == "/sys/fs/cgroup" && strings.Contains(line, " - tmpfs ") {
+				hybrid = true
+			}
+			if _, after, ok := strings.Cut(line, " - cgroup "); ok {
+				if g := strings.Fields(after); len(g) > 1 && contains(strings.Split(g[1], ","), "hugetlb") {
+					hugetlb = true
+				}
+			}
+		}
+		if !hybrid || hugetlb {
+			return true, nil
+		}
+		dir := "/sys/fs/cgroup/hugetlb"
+		_, statErr := os.Stat(dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return false, fmt.Errorf("crun setup: %w", err)
+		}
+		if out, err := exec.Command("mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", dir).CombinedOutput(); err != nil {
+			return false, fmt.Errorf("crun setup: mount hugetlb cgroup v1: %w: %s", err, out)
+		}
+		e.atClose(func() {
+			exec.Command("umount", dir).Run()
+			if os.IsNotExist(statErr) {
+				os.Remove(dir)
+			}
+		})
+		return true, nil
+	})
+	return err
+}
+
+// benchHook is benchmark 3: `RUNTIME run` of /bin/true plain, with the
+// tailor hook and the tracer already running (warm), and with the hook
+// starting the tracer (cold).
+func (e *Env) benchHook(r *Results) error {
+	bb, err := e.busybox()
+	if err != nil {
+		return err
+	}
+	t := table{title: "3. Hook latency (`RUNTIME run` of /bin/true, ms)",
+		header: []string{"runtime", "plain p50", "plain p95", "warm p50", "cold p50",
+			"added warm p50", "added warm p95", "added cold p50", "added cold p95"}}
+	for _, rt := range []string{"runc", "crun"} {
+		if rt == "crun" {
+			if err := e.ensureCrun(); err != nil {
+				r.fail("hook/crun", err)
+				continue
+			}
+		}
+		if err := e.hookLatency(r, &t, rt, bb); err != nil {
+			r.fail("hook/"+rt, err)
+		}
+	}
+	t.notes = []string{"Added latency is taken per round (hooked minus plain, same round), then its p50 and p95. " +
+		"The hooked config is what `tailor learn` runs: the createRuntime hook plus the allow-all learning " +
+		"filter. Cold: no tracer runs; the hook starts one and waits for it to load its BPF programs."}
+	r.addTable(t)
+	return nil
+}
+
+func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
+	warmDir, coldDir := e.tracerDir("hook-warm-"+rt), e.tracerDir("hook-cold-"+rt)
+	warmOut := filepath.Join(e.Work, "hook-"+rt+"-warm.json")
+	coldOut := filepath.Join(e.Work, "hook-"+rt+"-cold.json")
+	args := []string{"/bin/true"}
+	plain, err := e.bundle("true-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args})
+	if err != nil {
+		return err
+	}
+	warm, err := e.bundle("true-warm-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Options: []specOption{e.withLearningHook(warmDir, warmOut)}})
+	if err != nil {
+		return err
+	}
+	cold, err := e.bundle("true-cold-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Options: []specOption{e.withLearningHook(coldDir, coldOut)}})
+	if err != nil {
+		return err
+	}
+	start := func(b string) (map[string]float64, error) {
+		_, d, err := e.runContainer(rt, b)
+		return map[string]float64{"ms": float64(d.Microseconds()) / 1000}, err
+	}
+	conds := []condition{
+		{"plain", func() (map[string]float64, error) { return start(plain) }},
+		{"warm", func() (map[string]float64, error) {
+			tr, err := e.startTracer(warmDir)
+			if err != nil {
+				return nil, err
+			}
+			defer tr.stop()
+			os.Remove(warmOut)
+			v, err := start(warm)
+			if err == nil {
+				err = waitFile(warmOut)
+			}
+			return v, err
+		}},
+		{"cold", func() (map[string]float64, error) {
+			if pid, ok := findTracer(coldDir); ok {
+				stopPID(pid)
+			}
+			os.Remove(coldOut)
+			v, err := start(cold)
+			if err == nil {
+				err = waitFile(coldOut)
+			}
+			// The tracer the hook started; found by its private directory.
+			if pid, ok := findTracer(coldDir); ok {
+				stopPID(pid)
+			}
+			return v, err
+		}},
+	}
+	s, err := e.interleave("hook "+rt, pick(e, 20, 3), conds)
+	if err != nil {
+		return err
+	}
+	row := []string{rt}
+	for _, c := range []string{"plain", "warm", "cold"} {
+		r.figure("hook/"+rt+"/"+c, "ms", s[c]["ms"])
+	}
+	row = append(row, fmt.Sprintf("%.1f", median(s["plain"]["ms"])), fmt.Sprintf("%.1f", quantile(s["plain"]["ms"], 0.95)),
+		fmt.Sprintf("%.1f", median(s["warm"]["ms"])), fmt.Sprintf("%.1f", median(s["cold"]["ms"])))
+	for _, c := range []string{"warm", "cold"} {
+		added := make([]float64, 0, len(s[c]["ms"]))
+		for i := range s[c]["ms"] {
+			added = append(added, s[c]["ms"][i]-s["plain"]["ms"][i])
+		}
+		f := r.figure("hook/"+rt+"/added_"+c, "ms", added)
+		row = append(row, fmt.Sprintf("%.1f", f.Median), fmt.Sprintf("%.1f", f.P95))
+		limit := map[string]float64{"warm": 10, "cold": 100}[c]
+		r.target(fmt.Sprintf("hook added latency, %s, %s, p50", rt, c), f.Median, limit, "ms")
+	}
+	t.rows = append(t.rows, row)
+	return nil
+}
+
+// waitFile waits for the tracer to write a profile, so that one round's
+// learning is over before the next starts.
+func waitFile(path string) error {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("the tracer wrote no profile to %s within 30s", path)
+}
