@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,11 @@ type RuntimeOptions struct {
 	TracerDir string
 	// Apply tunes how a profile is enforced (see ApplyProfile).
 	Apply ApplyOptions
+	// NoLearn refuses learning requests: a container's environment comes
+	// from its image too, and a learning run replaces the stored profile
+	// of that name. Daemons that only enforce set it and register a second
+	// runtime for learning.
+	NoLearn bool
 	// Exec replaces this process with the runtime (syscall.Exec); it
 	// returns only on failure.
 	Exec func(path string, argv []string, env []string) error
@@ -181,6 +187,8 @@ func prepareBundle(inv runtimeRequest, o RuntimeOptions) error {
 	}
 	var out []byte
 	switch {
+	case req.learn != "" && o.NoLearn:
+		return fmt.Errorf("%s=%s: learning is disabled in this runtime (--no-learn): run the container with the runtime registered for learning", req.learnFrom, req.learn)
 	case req.learn != "":
 		out, err = o.learning(data, req.learn)
 	case req.profile != "":
@@ -314,5 +322,73 @@ func (o RuntimeOptions) enforcing(config []byte, name, from string) ([]byte, []g
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s=%s: %w; refusing to run the container unconfined", from, name, err)
 	}
+	out, dropped, err := withinEngineCapabilities(out, config)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s=%s: %w", from, name, err)
+	}
+	if len(dropped) > 0 {
+		notes = append(notes, generator.Note{Text: fmt.Sprintf(
+			"the profile grants %s, which the engine did not give this container: not granted", strings.Join(dropped, ", "))})
+	}
 	return out, notes, nil
+}
+
+// withinEngineCapabilities narrows each capability set of config (the
+// profile applied) to what the engine's original config granted in that
+// set. The environment that picks a profile also comes from the image, so
+// a profile may tighten what the engine grants, never widen it.
+func withinEngineCapabilities(config, original []byte) ([]byte, []string, error) {
+	type capSets map[string][]string
+	read := func(data []byte) (map[string]any, capSets, error) {
+		var doc map[string]any
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return nil, nil, fmt.Errorf("parse config: %w", err)
+		}
+		var c struct {
+			Process struct {
+				Capabilities capSets `json:"capabilities"`
+			} `json:"process"`
+		}
+		if err := json.Unmarshal(data, &c); err != nil {
+			return nil, nil, fmt.Errorf("parse process.capabilities: %w", err)
+		}
+		return doc, c.Process.Capabilities, nil
+	}
+	doc, applied, err := read(config)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, granted, err := read(original)
+	if err != nil {
+		return nil, nil, err
+	}
+	narrowed := capSets{}
+	seen := map[string]bool{}
+	var dropped []string
+	changed := false
+	for set, caps := range applied {
+		keep := []string{}
+		for _, c := range caps {
+			if slices.Contains(granted[set], c) {
+				keep = append(keep, c)
+				continue
+			}
+			changed = true
+			if !seen[c] {
+				seen[c] = true
+				dropped = append(dropped, c)
+			}
+		}
+		narrowed[set] = keep
+	}
+	if !changed {
+		return config, nil, nil
+	}
+	doc["process"].(map[string]any)["capabilities"] = narrowed
+	out, err := json.MarshalIndent(doc, "", "\t")
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode config: %w", err)
+	}
+	slices.Sort(dropped)
+	return out, dropped, nil
 }

@@ -91,8 +91,12 @@ func (f *runtimeFixture) save(t *testing.T, p *profiles.Profile) {
 }
 
 func (f *runtimeFixture) run(args []string, apply ApplyOptions) error {
+	return f.runWith(args, RuntimeOptions{Apply: apply})
+}
+
+func (f *runtimeFixture) runWith(args []string, o RuntimeOptions) error {
 	return RunRuntime(RuntimeOptions{
-		Runtime: f.runtime, Args: args, Store: f.store, Exe: "/usr/local/bin/tailor", Apply: apply,
+		Runtime: f.runtime, Args: args, Store: f.store, Exe: "/usr/local/bin/tailor", Apply: o.Apply, NoLearn: o.NoLearn,
 		Exec: func(path string, argv, env []string) error {
 			f.execs = append(f.execs, append([]string{path}, argv...))
 			return nil
@@ -237,17 +241,19 @@ func TestRunRuntimeRefuses(t *testing.T) {
 		annotations map[string]string
 		stored      *profiles.Profile
 		raw         string // written as the stored profile "web" instead
+		noLearn     bool
 		want        string
 	}{
-		{"missing profile", []string{"TAILOR_PROFILE=nosuch"}, nil, webProfile(true), "", `profile "nosuch" is not in the store`},
-		{"invalid profile", []string{"TAILOR_PROFILE=web"}, nil, nil, `{"kind":"TailorProfile","schemaVersion":1,"abis":[{"abi":"mips","syscalls":[]}]}`, "mips"},
-		{"incomplete profile", []string{"TAILOR_PROFILE=web"}, nil, webProfile(false), "", "incomplete"},
-		{"both", []string{"TAILOR_LEARN=web", "TAILOR_PROFILE=web"}, nil, webProfile(true), "", "both"},
-		{"learn env and profile annotation", []string{"TAILOR_LEARN=web"}, map[string]string{AnnotationProfile: "web"}, webProfile(true), "", "both"},
-		{"empty name", []string{"TAILOR_PROFILE="}, nil, webProfile(true), "", "empty"},
-		{"bad name", []string{"TAILOR_PROFILE=../web"}, nil, webProfile(true), "", "invalid profile name"},
-		{"contradiction", []string{"TAILOR_LEARN=web"}, map[string]string{AnnotationLearn: "db"}, nil, "", "contradicts"},
-		{"repeated", []string{"TAILOR_PROFILE=web", "TAILOR_PROFILE=db"}, nil, webProfile(true), "", "contradicts"},
+		{"learning disabled", []string{"TAILOR_LEARN=web"}, nil, webProfile(true), "", true, "--no-learn"},
+		{"missing profile", []string{"TAILOR_PROFILE=nosuch"}, nil, webProfile(true), "", false, `profile "nosuch" is not in the store`},
+		{"invalid profile", []string{"TAILOR_PROFILE=web"}, nil, nil, `{"kind":"TailorProfile","schemaVersion":1,"abis":[{"abi":"mips","syscalls":[]}]}`, false, "mips"},
+		{"incomplete profile", []string{"TAILOR_PROFILE=web"}, nil, webProfile(false), "", false, "incomplete"},
+		{"both", []string{"TAILOR_LEARN=web", "TAILOR_PROFILE=web"}, nil, webProfile(true), "", false, "both"},
+		{"learn env and profile annotation", []string{"TAILOR_LEARN=web"}, map[string]string{AnnotationProfile: "web"}, webProfile(true), "", false, "both"},
+		{"empty name", []string{"TAILOR_PROFILE="}, nil, webProfile(true), "", false, "empty"},
+		{"bad name", []string{"TAILOR_PROFILE=../web"}, nil, webProfile(true), "", false, "invalid profile name"},
+		{"contradiction", []string{"TAILOR_LEARN=web"}, map[string]string{AnnotationLearn: "db"}, nil, "", false, "contradicts"},
+		{"repeated", []string{"TAILOR_PROFILE=web", "TAILOR_PROFILE=db"}, nil, webProfile(true), "", false, "contradicts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,7 +273,7 @@ func TestRunRuntimeRefuses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = f.run(f.createArgs(), ApplyOptions{})
+			err = f.runWith(f.createArgs(), RuntimeOptions{NoLearn: tt.noLearn})
 			if !errors.Is(err, ErrRuntime) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("RunRuntime error = %v, want ErrRuntime naming %q", err, tt.want)
 			}
@@ -329,4 +335,28 @@ func TestRunRuntimeWorkingDirectoryBundle(t *testing.T) {
 		t.Fatalf("RunRuntime: %v", err)
 	}
 	checkLearning(t, readJSON(t, f.config()))
+}
+
+// TestRunRuntimeNeverWidensCapabilities checks that a profile (which an
+// image can pick through its environment) cannot grant a capability the
+// engine did not give the container.
+func TestRunRuntimeNeverWidensCapabilities(t *testing.T) {
+	f := newRuntimeFixture(t, []string{"TAILOR_PROFILE=web"}, nil)
+	p := webProfile(true)
+	p.Capabilities = append(p.Capabilities, profiles.Capability{Name: "CAP_NET_ADMIN", Granted: true, Seen: profiles.Seen{Recordings: 1}})
+	f.save(t, p)
+	if err := f.run(f.createArgs(), ApplyOptions{}); err != nil {
+		t.Fatalf("RunRuntime: %v", err)
+	}
+	cfg := readJSON(t, f.config())
+	checkEnforced(t, cfg)
+	caps := cfg["process"].(map[string]any)["capabilities"].(map[string]any)
+	for set, list := range caps {
+		if got, _ := json.Marshal(list); strings.Contains(string(got), "NET_ADMIN") || set == "effective" && string(got) != "[]" {
+			t.Errorf("capabilities.%s = %s: wider than the engine's (bounding CAP_CHOWN, CAP_SYS_ADMIN only)", set, got)
+		}
+	}
+	if log, _ := os.ReadFile(f.log); !strings.Contains(string(log), `"level":"warning"`) || !strings.Contains(string(log), "CAP_NET_ADMIN") {
+		t.Errorf("runtime log does not warn about CAP_NET_ADMIN: %s", log)
+	}
 }

@@ -27,20 +27,23 @@ func init() {
 On create (and run) the bundle's config.json is prepared: ` + hooks.EnvLearn + ` (or the annotation
 ` + hooks.AnnotationLearn + `) adds the tailor hook and the learning filter; ` + hooks.EnvProfile + ` (or
 ` + hooks.AnnotationProfile + `) applies the stored profile's seccomp filter and capabilities, and a
-missing, invalid or incomplete profile refuses the container. Every other command, and a container
-that asks for neither, passes straight through. The "--" ends tailor's own flags.`,
+missing, invalid or incomplete profile refuses the container; a profile never grants a capability
+the engine did not. Every other command, and a container that asks for neither, passes straight
+through. The "--" ends tailor's own flags. See docs/engines.md.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "runtime", Aliases: []string{"delegate"}, Value: "runc", Usage: "the real OCI runtime: runc, crun or a path"},
 			&cli.StringFlag{Name: "store", Value: profiles.DefaultStoreDir, EnvVars: []string{"TAILOR_STORE"}, Usage: "profile store to learn into and enforce from"},
 			&cli.BoolFlag{Name: "allow-incomplete", Usage: "enforce profiles that lost observations while recording"},
+			&cli.BoolFlag{Name: "no-learn", Usage: "refuse learning requests (an image's environment can ask for one): enforce only"},
 			tracerDirFlag,
 		},
 		Action: func(c *cli.Context) error {
 			opts := hooks.RuntimeOptions{
 				Runtime: c.String("runtime"), Args: c.Args().Slice(), Store: c.String("store"),
 				Exe: selfExe(), TracerDir: c.String("tracer-dir"),
-				Apply: hooks.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
-				Exec:  syscall.Exec, Env: os.Environ(),
+				Apply:   hooks.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
+				NoLearn: c.Bool("no-learn"),
+				Exec:    syscall.Exec, Env: os.Environ(),
 			}
 			return fail(exitTailor, hooks.RunRuntime(opts))
 		},
