@@ -41,6 +41,8 @@ Exit codes: 0 no drift beyond --fail-on, 1 drift, 2 bad input or usage.
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "fail-on", Value: string(drift.FailOnAdded), Usage: "what counts as drift: added, high, any or none"},
 			&cli.StringFlag{Name: "format", Value: string(drift.FormatText), Usage: "text, json, markdown (a pull-request comment) or github (workflow commands)"},
+			&cli.StringFlag{Name: "annotate", Usage: "with --format github: the `FILE` annotations name (default CURRENT; " +
+				"e.g. the committed BASELINE, so they show on the pull request; lines only for CURRENT)"},
 			storeFlag(),
 		}, importFlags()...),
 		Action: func(c *cli.Context) error {
@@ -58,7 +60,7 @@ type diffReq struct {
 	baseline, current *seccompjson.Document
 	failOn            drift.FailOn
 	format            drift.Format
-	color             bool
+	render            drift.RenderOptions
 }
 
 func diffRequest(c *cli.Context) (*diffReq, error) {
@@ -75,7 +77,7 @@ func diffRequest(c *cli.Context) (*diffReq, error) {
 	}
 	store := profiles.NewStore(c.String("store"))
 	opts := importOptions(c)
-	req := &diffReq{failOn: failOn, format: format}
+	req := &diffReq{failOn: failOn, format: format, render: drift.RenderOptions{AnnotateFile: c.String("annotate")}}
 	if req.baseline, err = readInput(c.Args().Get(0), store, opts); err != nil {
 		return nil, err
 	}
@@ -83,14 +85,14 @@ func diffRequest(c *cli.Context) (*diffReq, error) {
 		return nil, err
 	}
 	out, isFile := c.App.Writer.(*os.File)
-	req.color = isFile && isTerminal(out) && os.Getenv("NO_COLOR") == ""
+	req.render.Color = isFile && isTerminal(out) && os.Getenv("NO_COLOR") == ""
 	return req, nil
 }
 
 func (r *diffReq) run(w io.Writer) error {
 	report := drift.Diff(r.baseline, r.current)
 	verdict := report.Judge(r.failOn)
-	if err := drift.Render(w, report, verdict, r.format, drift.RenderOptions{Color: r.color}); err != nil {
+	if err := drift.Render(w, report, verdict, r.format, r.render); err != nil {
 		return fail(exitUsage, err)
 	}
 	if verdict.Drift {

@@ -228,6 +228,18 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+func TestGitHubAnnotateFile(t *testing.T) {
+	r := Diff(read(t, "testdata/baseline.json"), read(t, "testdata/current.json"))
+	var buf bytes.Buffer
+	if err := Render(&buf, r, r.Judge(FailOnHigh), FormatGitHub, RenderOptions{AnnotateFile: "profiles/web.json"}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "::error file=profiles/web.json,title=") || strings.Contains(out, "line=") {
+		t.Errorf("annotations do not name profiles/web.json without lines:\n%s", out)
+	}
+}
+
 func TestGitHubEscaping(t *testing.T) {
 	if got := ghData("50% done\nnext"); got != "50%25 done%0Anext" {
 		t.Errorf("ghData = %q", got)

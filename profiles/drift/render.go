@@ -40,6 +40,9 @@ func ParseFormat(s string) (Format, error) {
 type RenderOptions struct {
 	// Color adds ANSI colours to the text format (for a terminal only).
 	Color bool
+	// AnnotateFile is the file GitHub annotations name (default: CURRENT).
+	// Lines are given only when it is CURRENT.
+	AnnotateFile string
 }
 
 // Render writes the report judged by v in format f.
@@ -58,7 +61,7 @@ func Render(w io.Writer, r *Report, v Verdict, f Format, opts RenderOptions) err
 	case FormatMarkdown:
 		err = renderMarkdown(w, r, v)
 	case FormatGitHub:
-		err = renderGitHub(w, r, v)
+		err = renderGitHub(w, r, v, opts.AnnotateFile)
 	default:
 		err = fmt.Errorf("unknown format %q", f)
 	}
@@ -308,16 +311,20 @@ func ghProp(s string) string {
 // renderGitHub writes one annotation per addition on CURRENT (an error
 // when it fails the check, else a warning), one notice per group of
 // removals, and the summary.
-func renderGitHub(w io.Writer, r *Report, v Verdict) error {
+func renderGitHub(w io.Writer, r *Report, v Verdict, annotate string) error {
 	e := &errWriter{w: w}
-	file := "file=" + ghProp(r.Current.Name)
+	lines := annotate == "" || annotate == r.Current.Name
+	if annotate == "" {
+		annotate = r.Current.Name
+	}
+	file := "file=" + ghProp(annotate)
 	for _, c := range r.Added {
 		cmd, title := "warning", fmt.Sprintf("tailor: new %s-risk need", c.Risk)
 		if v.FailOn.Violates(c, true) {
 			cmd = "error"
 		}
 		props := file
-		if c.Line > 0 {
+		if c.Line > 0 && lines {
 			props += fmt.Sprintf(",line=%d", c.Line)
 		}
 		msg := fmt.Sprintf("%s: %s (grade: %s)", c.Subject(), c.Why, c.Source)
