@@ -50,6 +50,23 @@ func (e *Env) generated(name, bundle string) ([]byte, error) {
 	return os.ReadFile(sc)
 }
 
+// enforceArgs runs the enforcement ops: n getppid, n/2 socket and clone,
+// forks fork.
+func enforceArgs(n, forks, rounds int) []string {
+	return []string{"/storm", "ops", fmt.Sprint(rounds), fmt.Sprintf("getppid:%d", n), fmt.Sprintf("socket:%d", n/2),
+		fmt.Sprintf("clone:%d", n/2), fmt.Sprintf("fork:%d", forks)}
+}
+
+// stormLearnBundle is the storm doing every enforcement op briefly: what
+// its profile is learned from.
+func (e *Env) stormLearnBundle() (string, error) {
+	bb, err := e.busybox()
+	if err != nil {
+		return "", err
+	}
+	return e.bundle("enforce-learn", bundleSpec{Rootfs: bb, ReadOnly: true, Args: enforceArgs(2000, 20, 1)})
+}
+
 // benchEnforce is benchmark 4: per-syscall cost under the generated
 // profile, Docker's default and no seccomp.
 func (e *Env) benchEnforce(r *Results) error {
@@ -58,11 +75,7 @@ func (e *Env) benchEnforce(r *Results) error {
 		return err
 	}
 	n := pick(e, 1000000, 100000)
-	args := func(n, forks, rounds int) []string {
-		return []string{"/storm", "ops", fmt.Sprint(rounds), fmt.Sprintf("getppid:%d", n), fmt.Sprintf("socket:%d", n/2),
-			fmt.Sprintf("clone:%d", n/2), fmt.Sprintf("fork:%d", forks)}
-	}
-	learnB, err := e.bundle("enforce-learn", bundleSpec{Rootfs: bb, ReadOnly: true, Args: args(2000, 20, 1)})
+	learnB, err := e.stormLearnBundle()
 	if err != nil {
 		return err
 	}
@@ -84,7 +97,7 @@ func (e *Env) benchEnforce(r *Results) error {
 		name string
 		doc  []byte
 	}{{"none", nil}, {"docker", dockerJSON}, {"generated", gen}} {
-		spec := bundleSpec{Rootfs: bb, ReadOnly: true, Args: args(n, pick(e, 2000, 300), rounds)}
+		spec := bundleSpec{Rootfs: bb, ReadOnly: true, Args: enforceArgs(n, pick(e, 2000, 300), rounds)}
 		if c.doc != nil {
 			spec.Options = []specOption{withSeccomp(c.doc)}
 		}

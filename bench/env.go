@@ -40,9 +40,9 @@ type Env struct {
 	// that nothing of another run or engineer is ever touched.
 	ID string
 
-	mu       sync.Mutex
-	undo     []func()
-	once     map[string]*onceVal
+	mu   sync.Mutex
+	undo []func()
+	once map[string]*onceVal
 }
 
 type onceVal struct {

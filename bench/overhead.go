@@ -202,7 +202,9 @@ func (e *Env) benchHostStorm(r *Results) error {
 	}
 	conds := []condition{
 		{"untraced", func() (map[string]float64, error) { return measure("") }},
-		{"floor", func() (map[string]float64, error) { return withFloor(func() (map[string]float64, error) { return measure("") }) }},
+		{"floor", func() (map[string]float64, error) {
+			return withFloor(func() (map[string]float64, error) { return measure("") })
+		}},
 		{"tailor", func() (map[string]float64, error) {
 			t, err := e.startTracer(tdir)
 			if err != nil {

@@ -20,6 +20,9 @@ var benchmarks = []benchmark{
 	{"workloads", (*Env).benchWorkloads},
 	{"hook", (*Env).benchHook},
 	{"enforce", (*Env).benchEnforce},
+	{"complete", (*Env).benchComplete},
+	{"footprint", (*Env).benchFootprint},
+	{"surface", (*Env).benchSurface},
 }
 
 // Names lists the benchmarks Options.Only may name.
