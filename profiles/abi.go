@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -97,8 +98,30 @@ func (a ABI) SyscallName(nr int) (string, error) {
 }
 
 // SyscallNr resolves a syscall name to this ABI's number (x32 numbers carry
-// the x32 syscall bit, as the kernel sees them).
+// the x32 syscall bit, as the kernel sees them). Answers are cached:
+// libseccomp's lookup is linear and validation asks for every name.
 func (a ABI) SyscallNr(name string) (int, error) {
+	type key struct {
+		abi  ABI
+		name string
+	}
+	type answer struct {
+		nr  int
+		err error
+	}
+	k := key{a, name}
+	if v, ok := nrCache.Load(k); ok {
+		ans := v.(answer)
+		return ans.nr, ans.err
+	}
+	nr, err := a.lookupNr(name)
+	nrCache.Store(k, answer{nr, err})
+	return nr, err
+}
+
+var nrCache sync.Map
+
+func (a ABI) lookupNr(name string) (int, error) {
 	arch := a.ScmpArch()
 	if arch == libseccomp.ArchInvalid {
 		return 0, fmt.Errorf("unknown ABI %q", a)
