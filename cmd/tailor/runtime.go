@@ -43,12 +43,16 @@ through. The "--" ends tailor's own flags. See docs/engines.md.`,
 				Exe: selfExe(), TracerDir: c.String("tracer-dir"),
 				Apply:   hooks.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
 				NoLearn: c.Bool("no-learn"),
-				Exec:    syscall.Exec, Env: os.Environ(),
+				Exec:    execRuntime, Env: os.Environ(),
 			}
 			return fail(exitTailor, hooks.RunRuntime(opts))
 		},
 	})
 }
+
+// execRuntime replaces this process with the real runtime (a variable for
+// tests, which must not be replaced).
+var execRuntime = syscall.Exec
 
 // selfExe is this binary's resolved path, for hooks that run it again.
 func selfExe() string {
