@@ -67,6 +67,10 @@ func RunRuntime(o RuntimeOptions) error {
 	if err != nil {
 		return inv.logError(fmt.Errorf("%w: %w", ErrRuntime, err))
 	}
+	if inv.ambiguous(o.Args) {
+		return inv.logError(fmt.Errorf("%w: cannot tell the runtime command in %q (%q is none; an unknown flag with a value before it?): refusing rather than creating a container unprepared",
+			ErrRuntime, o.Args, inv.Command))
+	}
 	if inv.Command == "create" || inv.Command == "run" {
 		if err := prepareBundle(inv, o); err != nil {
 			return inv.logError(fmt.Errorf("%w: %w", ErrRuntime, err))
@@ -88,9 +92,8 @@ type runtimeRequest struct {
 }
 
 // valueFlags are the runc and crun flags (without dashes) that take a
-// separate value; other flags are taken as booleans. Only where the
-// command and the bundle sit matters, so an unknown value flag at worst
-// hides them (and the container runs as the engine asked, unprepared).
+// separate value; other flags are taken as booleans. An unknown flag with
+// a separate value would be taken for the command: see ambiguous.
 var valueFlags = map[string]bool{
 	// global
 	"root": true, "log": true, "log-format": true, "log-level": true, "criu": true,
@@ -134,6 +137,23 @@ func parseRuntimeArgs(args []string) runtimeRequest {
 		}
 	}
 	return r
+}
+
+// runtimeCommands are runc's and crun's commands.
+var runtimeCommands = map[string]bool{
+	"checkpoint": true, "create": true, "delete": true, "events": true, "exec": true, "features": true,
+	"help": true, "init": true, "kill": true, "list": true, "pause": true, "ps": true, "restore": true,
+	"resume": true, "run": true, "spec": true, "start": true, "state": true, "update": true,
+}
+
+// ambiguous reports whether the command line may be a create the parser
+// did not recognise (an unknown command followed by "create" or "run"):
+// passing it through could start a container without its profile.
+func (r runtimeRequest) ambiguous(args []string) bool {
+	if r.Command == "" || runtimeCommands[r.Command] {
+		return false
+	}
+	return slices.Contains(args, "create") || slices.Contains(args, "run")
 }
 
 func (r runtimeRequest) bundleDir() string {

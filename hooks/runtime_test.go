@@ -319,6 +319,25 @@ func TestRunRuntimePassesThrough(t *testing.T) {
 	}
 }
 
+// TestRunRuntimeAmbiguous checks that a command line whose command the
+// wrapper cannot find, but which may be a create, is refused rather than
+// passed through unprepared.
+func TestRunRuntimeAmbiguous(t *testing.T) {
+	f := newRuntimeFixture(t, []string{"TAILOR_PROFILE=web"}, nil)
+	f.save(t, webProfile(true))
+	args := []string{"--new-value-flag", "x", "create", "--bundle", f.bundle, "id1"}
+	if err := f.run(args, ApplyOptions{}); !errors.Is(err, ErrRuntime) || !strings.Contains(err.Error(), "cannot tell") {
+		t.Fatalf("RunRuntime(%q) = %v, want a refusal", args, err)
+	}
+	if len(f.execs) != 0 {
+		t.Errorf("the runtime ran: %q", f.execs)
+	}
+	// An unknown flag without "create" or "run" anywhere passes through.
+	if err := f.run([]string{"--new-value-flag", "x", "state", "id1"}, ApplyOptions{}); err != nil {
+		t.Errorf("RunRuntime: %v", err)
+	}
+}
+
 func TestRunRuntimeAllowIncomplete(t *testing.T) {
 	f := newRuntimeFixture(t, []string{"TAILOR_PROFILE=web"}, nil)
 	f.save(t, webProfile(false))
