@@ -124,9 +124,11 @@ static __always_inline __u32 task_filters(struct task_struct *task)
 	return BPF_CORE_READ(task, seccomp.filter_count.counter);
 }
 
+/* The task's own (real) credentials: commit_creds replaces them; a
+ * temporary override (overlayfs acting as its mounter, access(2)) does not. */
 static __always_inline __u64 task_cred(struct task_struct *task)
 {
-	return (__u64)BPF_CORE_READ(task, cred);
+	return (__u64)BPF_CORE_READ(task, real_cred);
 }
 
 /* track starts tracking task for container cid, as the runtime's (pending)
@@ -358,13 +360,18 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
-static __always_inline int on_cap(int cap, int ret)
+static __always_inline int on_cap(const struct cred *checked, int cap, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_state *ts = bpf_map_lookup_elem(&tasks, &tid);
 	if (!ts || cap < 0 || cap > 63)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
+	/* A check of other credentials is not the container's need: overlayfs
+	 * checks its mounter's (the engine's) while serving the container, and
+	 * ptrace-style checks look at another task. */
+	if ((__u64)checked != task_cred(task))
+		return 0;
 	__u64 bit = 1ULL << cap;
 	if (ts->cap_active) {
 		record_caps(task, ts->cid, ret == 0 ? bit : 0, ret == 0 ? 0 : bit);
@@ -387,7 +394,7 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(cap_capable_tp, const struct cred *cred, struct user_namespace *target_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
-	return on_cap(cap, ret);
+	return on_cap(cred, cap, ret);
 }
 
 /* Fallback where the capability:cap_capable tracepoint is missing (before
@@ -396,7 +403,7 @@ SEC("fexit/cap_capable")
 int BPF_PROG(cap_capable_fexit, const struct cred *cred, struct user_namespace *target_ns,
 	     int cap, unsigned int opts, int ret)
 {
-	return on_cap(cap, ret);
+	return on_cap(cred, cap, ret);
 }
 
 SEC("tp_btf/sched_process_fork")
