@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log"
 	"os/signal"
 	"syscall"
 	"time"
@@ -38,6 +39,9 @@ func init() {
 }
 
 func runTracer(ctx context.Context, dir string, idle, grace time.Duration) error {
+	if err := profiler.LeaveCgroups(); err != nil {
+		log.Printf("tracer stays in its cgroups: %v", err)
+	}
 	t, err := bpf.Load()
 	if err != nil {
 		return err
