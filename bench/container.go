@@ -291,20 +291,23 @@ func stopContainers(runtime string, ids []string) {
 	}
 }
 
-// parseResults reads the storm's "result OP NS_PER_OP" lines and returns
-// the median per op of the rounds it ran.
+// parseResults reads the storm's "result OP CPU_NS WALL_NS" lines (the
+// clients': "result NAME WALL_NS") and returns the median per metric of
+// the rounds it ran: OP is the CPU time per op, OP/wall the wall time.
 func parseResults(out string) (map[string]float64, error) {
 	all := map[string][]float64{}
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
-		if len(f) != 3 || f[0] != "result" {
+		if len(f) < 3 || len(f) > 4 || f[0] != "result" {
 			continue
 		}
-		v, err := strconv.ParseFloat(f[2], 64)
-		if err != nil {
-			return nil, fmt.Errorf("storm output %q: %w", line, err)
+		for i, metric := range []string{f[1], f[1] + "/wall"}[:len(f)-2] {
+			v, err := strconv.ParseFloat(f[2+i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("storm output %q: %w", line, err)
+			}
+			all[metric] = append(all[metric], v)
 		}
-		all[f[1]] = append(all[f[1]], v)
 	}
 	if len(all) == 0 {
 		return nil, fmt.Errorf("no results in the storm's output:\n%s", tail(out))

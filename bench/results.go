@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -219,4 +220,46 @@ func fx(v float64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.3fx", v)
+}
+
+// record adds a figure per condition and metric of s, named
+// prefix/metric/condition ("/wall" metrics keep their suffix last).
+func (r *Results) record(prefix, unit string, s samples) {
+	for _, c := range sortedKeys(s) {
+		for _, m := range sortedKeys(s[c]) {
+			base, wall := strings.CutSuffix(m, "/wall")
+			name := prefix + "/" + base + "/" + c
+			if wall {
+				name += "/wall"
+			}
+			r.figure(name, unit, s[c][m])
+		}
+	}
+}
+
+// ratios records of/over for every metric both conditions have, named
+// prefix/metric/of_vs_over, and returns them by metric.
+func (r *Results) ratios(prefix string, s samples, of, over string) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range sortedKeys(s[of]) {
+		if _, ok := s[over][m]; !ok {
+			continue
+		}
+		base, wall := strings.CutSuffix(m, "/wall")
+		name := prefix + "/" + base + "/" + of + "_vs_" + over
+		if wall {
+			name += "/wall"
+		}
+		out[m] = r.ratio(name, of, over, pairedRatio(s[of][m], s[over][m]))
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -60,11 +60,12 @@ func TestRotation(t *testing.T) {
 }
 
 func TestParseResults(t *testing.T) {
-	got, err := parseResults("result getppid 300\nresult pipe 900\nresult getppid 310\nresult getppid 290\nnoise\n")
+	got, err := parseResults("result getppid 300 400\nresult pipe 900 950\nresult getppid 310 410\n" +
+		"result getppid 290 390\nnoise\nresult redis 25000\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]float64{"getppid": 300, "pipe": 900}
+	want := map[string]float64{"getppid": 300, "getppid/wall": 400, "pipe": 900, "pipe/wall": 950, "redis": 25000}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}

@@ -83,18 +83,16 @@ func (e *Env) benchWorkloads(r *Results) error {
 		if err != nil {
 			return err
 		}
+		r.record("workload", "ns/request", smp)
 		row := []string{s.name}
 		med := map[string]float64{}
 		for _, c := range []string{"untraced", "floor", "learning"} {
-			f := r.figure("workload/"+s.name+"/"+c, "ns/request", smp[c][s.metric])
-			med[c] = f.Median
-			row = append(row, fmt.Sprintf("%.1f", f.Median/1000))
+			med[c] = median(smp[c][s.metric])
+			row = append(row, fmt.Sprintf("%.1f", med[c]/1000))
 		}
 		row = append(row, fmt.Sprintf("%.0f", 1e9/med["untraced"]), fmt.Sprintf("%.0f", 1e9/med["learning"]))
-		lu := r.ratio("workload/"+s.name+"/learning_vs_untraced", "learning", "untraced",
-			pairedRatio(smp["learning"][s.metric], smp["untraced"][s.metric]))
-		lf := r.ratio("workload/"+s.name+"/learning_vs_floor", "learning", "floor",
-			pairedRatio(smp["learning"][s.metric], smp["floor"][s.metric]))
+		lu := r.ratios("workload", smp, "learning", "untraced")[s.metric]
+		lf := r.ratios("workload", smp, "learning", "floor")[s.metric]
 		row = append(row, fx(lu), fx(lf))
 		t.rows = append(t.rows, row)
 		r.target(s.name+" round trips under learning vs untraced", lu, 1.05, "x")
