@@ -144,6 +144,16 @@ func (e *Env) withLearningHook(tracerDir, out string) specOption {
 	}
 }
 
+// withHook adds an OCI hook running path at stage.
+func withHook(stage, path string) specOption {
+	return func(cfg map[string]any) error {
+		hooks := obj(cfg, "hooks")
+		list, _ := hooks[stage].([]any)
+		hooks[stage] = append(list, map[string]any{"path": path, "args": []string{path}})
+		return nil
+	}
+}
+
 // run runs a command to completion with the run timeout and returns its
 // stdout; stderr is in the error.
 func run(stdin []byte, name string, args ...string) (string, error) {

@@ -62,8 +62,9 @@ func (e *Env) benchHook(r *Results) error {
 		return err
 	}
 	t := table{title: "3. Hook latency (`RUNTIME run` of /bin/true, ms)",
-		header: []string{"runtime", "plain p50", "plain p95", "warm p50", "cold p50",
-			"added warm p50", "added warm p95", "added cold p50", "added cold p95"}}
+		header: []string{"runtime", "plain p50", "plain p95", "warm p50", "cold p50", "added: filter only",
+			"added: filter + no-op hook", "tracer start to ready", "added warm p50", "added warm p95",
+			"added cold p50", "added cold p95"}}
 	for _, rt := range []string{"runc", "crun"} {
 		if rt == "crun" {
 			if err := e.ensureCrun(); err != nil {
@@ -77,7 +78,9 @@ func (e *Env) benchHook(r *Results) error {
 	}
 	t.notes = []string{"Added latency is taken per round (hooked minus plain, same round), then its p50 and p95. " +
 		"The hooked config is what `tailor learn` runs: the createRuntime hook plus the allow-all learning " +
-		"filter. Cold: no tracer runs; the hook starts one and waits for it to load its BPF programs."}
+		"filter. Cold: no tracer runs; the hook starts one and waits for it to load its BPF programs. " +
+		"\"filter only\" and \"filter + no-op hook\" (/bin/true as the createRuntime hook) split the added time; " +
+		"\"tracer start to ready\" is `tailor tracer` from exec to accepting connections (p50)."}
 	r.addTable(t)
 	return nil
 }
@@ -101,20 +104,39 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 	if err != nil {
 		return err
 	}
+	// Where the added time goes: the learning filter alone, and the filter
+	// with a hook that does nothing (/bin/true).
+	filter, err := e.bundle("true-filter-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Options: []specOption{withSeccomp(allowAll)}})
+	if err != nil {
+		return err
+	}
+	noop, err := e.bundle("true-noop-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Options: []specOption{withSeccomp(allowAll), withHook("createRuntime", "/bin/true")}})
+	if err != nil {
+		return err
+	}
 	start := func(b string) (map[string]float64, error) {
 		_, d, err := e.runContainer(rt, b)
 		return map[string]float64{"ms": float64(d.Microseconds()) / 1000}, err
 	}
 	conds := []condition{
 		{"plain", func() (map[string]float64, error) { return start(plain) }},
+		{"filter", func() (map[string]float64, error) { return start(filter) }},
+		{"noop-hook", func() (map[string]float64, error) { return start(noop) }},
 		{"warm", func() (map[string]float64, error) {
+			t0 := time.Now()
 			tr, err := e.startTracer(warmDir)
 			if err != nil {
 				return nil, err
 			}
+			ready := float64(time.Since(t0).Microseconds()) / 1000
 			defer tr.stop()
 			os.Remove(warmOut)
 			v, err := start(warm)
+			if v != nil {
+				v["tracer-ready-ms"] = ready
+			}
 			if err == nil {
 				err = waitFile(warmOut)
 			}
@@ -141,11 +163,20 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 		return err
 	}
 	row := []string{rt}
-	for _, c := range []string{"plain", "warm", "cold"} {
+	for _, c := range []string{"plain", "filter", "noop-hook", "warm", "cold"} {
 		r.figure("hook/"+rt+"/"+c, "ms", s[c]["ms"])
 	}
+	ready := r.figure("hook/"+rt+"/tracer_ready", "ms", s["warm"]["tracer-ready-ms"])
 	row = append(row, fmt.Sprintf("%.1f", median(s["plain"]["ms"])), fmt.Sprintf("%.1f", quantile(s["plain"]["ms"], 0.95)),
 		fmt.Sprintf("%.1f", median(s["warm"]["ms"])), fmt.Sprintf("%.1f", median(s["cold"]["ms"])))
+	for _, c := range []string{"filter", "noop-hook"} {
+		added := make([]float64, 0, len(s[c]["ms"]))
+		for i := range s[c]["ms"] {
+			added = append(added, s[c]["ms"][i]-s["plain"]["ms"][i])
+		}
+		row = append(row, fmt.Sprintf("%.1f", r.figure("hook/"+rt+"/added_"+c, "ms", added).Median))
+	}
+	row = append(row, fmt.Sprintf("%.0f", ready.Median))
 	for _, c := range []string{"warm", "cold"} {
 		added := make([]float64, 0, len(s[c]["ms"]))
 		for i := range s[c]["ms"] {
