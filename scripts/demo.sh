@@ -51,14 +51,12 @@ echo data > /tmp/file
 cat /tmp/file
 ls / | wc -l
 SCRIPT
-cat >"$work/refused.sh" <<'SCRIPT'
-echo "trying mkdir, which the learned workload never did:"
-mkdir /tmp/new-dir
-SCRIPT
+# The same workload with one step appended that learning never saw.
+{ cat "$work/workload.sh"; echo 'mkdir /tmp/new-dir'; } >"$work/refused.sh"
 
 step "1. learn: run the bundle once under runc, recording what it does"
 bundle "$work/learn" "$work/workload.sh"
-"$tailor" learn --bundle "$work/learn" --name "tailor-demo-$$" -o "$work/profile.json"
+"$tailor" learn --bundle "$work/learn" --name "tailor-demo-$$" -o "$work/profile.json" | tee "$work/learn.out"
 
 step "2. the learned profile"
 if "$tailor" report --help >/dev/null 2>&1; then
@@ -77,17 +75,27 @@ if ! "$tailor" apply --help >/dev/null 2>&1; then
 	exit 0
 fi
 
-step "4. enforce: the same workload under the learned profile"
-bundle "$work/enforced" "$work/workload.sh"
-"$tailor" apply --bundle "$work/enforced" "$work/profile.json"
-runc run --bundle "$work/enforced" "tailor-demo-enforced-$$"
-echo "-> the workload ran under its profile"
+step "4. enforce: apply the profile to the bundle and run it again"
+"$tailor" apply --bundle "$work/learn" "$work/profile.json"
+echo "(config.json now holds linux.seccomp and process.capabilities; the original is config.json.tailor-orig)"
+runc run --bundle "$work/learn" "tailor-demo-enforced-$$" | tee "$work/enforced.out"
+if ! cmp -s "$work/learn.out" "$work/enforced.out"; then
+	echo "demo: the workload printed something else under its profile" >&2
+	exit 1
+fi
+echo "-> same output as the learning run: the workload works under its profile"
 
-step "5. and what it never did is refused"
+step "5. what it never did is refused: the workload plus a mkdir"
 bundle "$work/refused" "$work/refused.sh"
-"$tailor" apply --bundle "$work/refused" "$work/profile.json"
-if runc run --bundle "$work/refused" "tailor-demo-refused-$$"; then
+"$tailor" apply --bundle "$work/refused" "$work/profile.json" >/dev/null 2>&1
+if runc run --bundle "$work/refused" "tailor-demo-refused-$$" >"$work/refused.out" 2>&1; then
+	cat "$work/refused.out"
 	echo "demo: mkdir was allowed under a profile that never learned it" >&2
 	exit 1
 fi
-echo "-> refused, as it should be"
+cat "$work/refused.out"
+if ! grep -q 'mkdir: .*Operation not permitted' "$work/refused.out"; then
+	echo "demo: the run failed, but not with mkdir refused (EPERM)" >&2
+	exit 1
+fi
+echo "-> mkdir refused with EPERM (Operation not permitted): the profile never learned it"
