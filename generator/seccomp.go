@@ -175,6 +175,7 @@ func Seccomp(p *profiles.Profile, opts SeccompOptions) (*specs.LinuxSeccomp, []N
 		out.Architectures = append(out.Architectures, a.OCIArch())
 	}
 	notes := abiUnionNotes(p, len(calls))
+	notes = append(notes, addRuntimeSyscalls(p, calls)...)
 	clone3Allowed, clone3Notes := planClone3(calls)
 	notes = append(notes, clone3Notes...)
 
