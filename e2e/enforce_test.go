@@ -21,8 +21,8 @@ import (
 )
 
 // Issue 3, "enforcement proven on real workloads": each workload is learned
-// under runc and crun, its profile applied to a fresh copy of its bundle,
-// and then
+// under runc and crun (learnRuns times, merged), its profile applied to a
+// fresh copy of its bundle, and then
 //   - the enforced container runs enforcedRuns times and does exactly what
 //     it does unconfined, with no new permission errors;
 //   - in the enforced container, what the workload never did is refused
@@ -80,7 +80,7 @@ func TestEnforce(t *testing.T) {
 	for _, w := range enforceWorkloads(t) {
 		for _, rt := range runtimes {
 			t.Run(w.Name+"/"+rt, func(t *testing.T) {
-				profile := learnProfile(t, rt, w)
+				profile := learnProfile(t, tailor, rt, w)
 				report := tailorReport(t, tailor, profile)
 				t.Logf("allowed: %d syscalls %v, capabilities %v", len(report.Tailor.Syscalls), report.Tailor.Syscalls, report.Tailor.Capabilities)
 				rows = append(rows, surfaceRow{Workload: w.Name, Runtime: rt, Report: report})
@@ -96,16 +96,30 @@ func TestEnforce(t *testing.T) {
 	}
 }
 
-// learnProfile learns the workload on a fresh bundle and returns the
-// profile's path.
-func learnProfile(t *testing.T, runtime string, w workload) string {
+// learnRuns is how many times each workload is learned; the profiles are
+// merged, as a user hardening a container would do (tailor merge): what a
+// workload does can depend on timing (a retry's sleep, a connect still in
+// progress), and one recording may miss it.
+const learnRuns = 3
+
+// learnProfile learns the workload learnRuns times, each on a fresh
+// bundle, and returns the path of the merged profile.
+func learnProfile(t *testing.T, tailor, runtime string, w workload) string {
 	t.Helper()
-	l := startLearn(t, runtime, w.bundle(t))
-	if res := l.wait(t); res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) {
-		t.Fatalf("tailor learn of %s under %s:\n%s", w.Name, runtime, res)
+	var runs []string
+	for i := 0; i < learnRuns; i++ {
+		l := startLearn(t, runtime, w.bundle(t))
+		if res := l.wait(t); res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) {
+			t.Fatalf("tailor learn of %s under %s:\n%s", w.Name, runtime, res)
+		}
+		l.profile(t) // fails the test when the profile is incomplete
+		runs = append(runs, l.Out)
 	}
-	l.profile(t) // fails the test when the profile is incomplete
-	return l.Out
+	merged := filepath.Join(t.TempDir(), w.Name+".json")
+	if res := run(t, nil, tailor, append([]string{"merge", "-o", merged}, runs...)...); res.ExitCode != 0 {
+		t.Fatalf("tailor merge:\n%s", res)
+	}
+	return merged
 }
 
 // applyProfile runs `tailor apply` on the bundle.
