@@ -71,6 +71,9 @@ func Learn(ctx context.Context, o LearnOptions) (int, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if err := o.Tracer.Ensure(); err != nil {
+		return fail(err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if o.Progress != nil {

@@ -77,10 +77,29 @@ func (c *Client) call(ctx context.Context, req request, bounded bool) (*response
 }
 
 // Register asks the tracer to learn a container and returns once the
-// tracer tracks it.
+// tracer tracks it. A tracer that is shutting down refuses; Register then
+// retries with its successor until Timeout.
 func (c *Client) Register(ctx context.Context, reg Registration) error {
-	_, err := c.call(ctx, request{Op: opRegister, Registration: &reg}, true)
-	return err
+	deadline := time.Now().Add(c.Timeout)
+	for {
+		_, err := c.call(ctx, request{Op: opRegister, Registration: &reg}, true)
+		if err == nil || err.Error() != errShuttingDown.Error() || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Ensure makes sure a tracer runs, starting one if needed. Callers outside
+// a runtime's process tree (tailor learn) start it themselves, so that the
+// tracer does not become the child of a runtime that reaps orphans (crun is
+// a subreaper and would wait for it).
+func (c *Client) Ensure() error {
+	conn, err := c.dial(time.Now().Add(c.Timeout))
+	if err != nil {
+		return err
+	}
+	return conn.Close()
 }
 
 // Status returns what has been seen so far in a container.

@@ -39,6 +39,8 @@ type Server struct {
 	Sink     Sink
 	Idle     time.Duration
 	Grace    time.Duration
+	// Linger is how long a stopping tracer still answers (DefaultLinger).
+	Linger time.Duration
 	// Pending reports how many ring-buffer bytes are not read yet, so that
 	// provenance is complete before a profile is written.
 	Pending func() int
@@ -50,6 +52,7 @@ type Server struct {
 	bySlot  map[uint32]*container
 	results map[string]*Result
 	active  int           // containers being learned
+	closing bool          // refusing new containers
 	idle    chan struct{} // nudged whenever active drops to zero
 }
 
@@ -90,18 +93,38 @@ func (s *Server) Run(ctx context.Context, dir string) error {
 	go s.readEvents()
 	go func() {
 		s.waitIdle(ctx)
+		s.shutdown()
 		ln.Close()
 	}()
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
-				return s.drainAll()
+				return nil
 			}
 			return fmt.Errorf("accept: %w", err)
 		}
 		go s.serve(conn)
 	}
+}
+
+// DefaultLinger is how long a stopping tracer keeps answering after its
+// last container is done: the learning run asking for its result right
+// after its runtime exited must not find a new, empty tracer.
+const DefaultLinger = 2 * time.Second
+
+// errShuttingDown refuses registrations while the tracer stops; clients
+// retry with the next tracer.
+var errShuttingDown = errors.New("tracer is shutting down")
+
+// shutdown refuses new containers, lets those being learned finish (their
+// waiters get their results) and lingers for late waiters.
+func (s *Server) shutdown() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.drainAll()
+	time.Sleep(s.Linger)
 }
 
 // lockWait is how long a new tracer waits for an old one that is shutting
@@ -133,6 +156,9 @@ func (s *Server) init() {
 	if s.Grace == 0 {
 		s.Grace = DefaultGrace
 	}
+	if s.Linger == 0 {
+		s.Linger = DefaultLinger
+	}
 	if s.MountNamespace == nil {
 		s.MountNamespace = mountNamespace
 	}
@@ -160,9 +186,9 @@ func (s *Server) waitIdle(ctx context.Context) {
 	}
 }
 
-// drainAll waits for the containers still being learned when the listener
-// closed (ctx ended): their profiles are written before the tracer exits.
-func (s *Server) drainAll() error {
+// drainAll waits for the containers still being learned: their profiles
+// are written before the tracer exits.
+func (s *Server) drainAll() {
 	s.mu.Lock()
 	var waits []chan struct{}
 	for _, c := range s.byID {
@@ -172,7 +198,6 @@ func (s *Server) drainAll() error {
 	for _, w := range waits {
 		<-w
 	}
-	return nil
 }
 
 func (s *Server) serve(conn net.Conn) {
@@ -240,6 +265,11 @@ func (s *Server) register(reg Registration) error {
 		return fmt.Errorf("open pidfd of container init %d: %w", reg.Pid, err)
 	}
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		unix.Close(pidfd)
+		return errShuttingDown
+	}
 	if old, ok := s.byID[reg.ContainerID]; ok {
 		s.mu.Unlock()
 		unix.Close(pidfd)

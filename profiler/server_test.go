@@ -68,7 +68,7 @@ func startServer(t *testing.T, sink Sink, mntns func(int) (uint32, error)) (*Cli
 	t.Helper()
 	dir := t.TempDir()
 	rec := newFakeRecorder()
-	s := &Server{Recorder: rec, Sink: sink, Idle: time.Minute, Grace: time.Second, MountNamespace: mntns}
+	s := &Server{Recorder: rec, Sink: sink, Idle: time.Minute, Grace: time.Second, Linger: time.Millisecond, MountNamespace: mntns}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, dir) }()
@@ -189,5 +189,56 @@ func TestClientWithoutTracer(t *testing.T) {
 	c := &Client{Dir: t.TempDir(), Timeout: time.Second}
 	if err := c.Register(context.Background(), Registration{ContainerID: "c", Pid: 1}); !errors.Is(err, ErrNoTracer) {
 		t.Fatalf("Register = %v, want ErrNoTracer", err)
+	}
+}
+
+// TestServerShutdownAnswersWaiters stops the tracer while a container is
+// being learned: the container's profile is still written, its waiter
+// answered, and new registrations are refused meanwhile.
+func TestServerShutdownAnswersWaiters(t *testing.T) {
+	dir := t.TempDir()
+	rec := newFakeRecorder()
+	wrote := make(chan struct{}, 1)
+	s := &Server{Recorder: rec, Idle: time.Minute, Grace: time.Second, Linger: 500 * time.Millisecond,
+		MountNamespace: otherNamespace,
+		Sink:           func(Registration, *profiles.Profile) error { wrote <- struct{}{}; return nil }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, dir) }()
+	defer close(rec.events)
+	c := &Client{Dir: dir, Timeout: 5 * time.Second}
+	for ; ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, socketName)); err == nil {
+			break
+		}
+	}
+	cmd := exec.Command("sleep", "0.3")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go cmd.Wait()
+	if err := c.Register(context.Background(), Registration{ContainerID: "c", Pid: cmd.Process.Pid}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	time.Sleep(50 * time.Millisecond)
+	other := exec.Command("sleep", "1")
+	other.Start()
+	defer other.Process.Kill()
+	short := &Client{Dir: dir, Timeout: 200 * time.Millisecond}
+	if err := short.Register(context.Background(), Registration{ContainerID: "d", Pid: other.Process.Pid}); err == nil ||
+		!strings.Contains(err.Error(), "shutting down") {
+		t.Errorf("Register while stopping = %v, want shutting down", err)
+	}
+	res, err := c.Wait(context.Background(), "c")
+	if err != nil || res.Syscalls != 3 {
+		t.Fatalf("Wait while stopping = %+v, %v", res, err)
+	}
+	<-wrote
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, socketName)); !os.IsNotExist(err) {
+		t.Errorf("socket left behind: %v", err)
 	}
 }
