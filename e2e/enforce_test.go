@@ -80,7 +80,7 @@ func TestEnforce(t *testing.T) {
 	for _, w := range enforceWorkloads(t) {
 		for _, rt := range runtimes {
 			t.Run(w.Name+"/"+rt, func(t *testing.T) {
-				profile := learnProfile(t, tailor, rt, w)
+				profile := learnProfile(t, tailor, probe, rt, w)
 				report := tailorReport(t, tailor, profile)
 				t.Logf("allowed: %d syscalls %v, capabilities %v", len(report.Tailor.Syscalls), report.Tailor.Syscalls, report.Tailor.Capabilities)
 				rows = append(rows, surfaceRow{Workload: w.Name, Runtime: rt, Report: report})
@@ -99,16 +99,24 @@ func TestEnforce(t *testing.T) {
 // learnRuns is how many times each workload is learned; the profiles are
 // merged, as a user hardening a container would do (tailor merge): what a
 // workload does can depend on timing (a retry's sleep, a connect still in
-// progress), and one recording may miss it.
+// progress), and one recording may miss it. The last run also has an exec
+// session, as a user who will exec into the container learns it with one:
+// the runtime's own exec setup then runs under the container's filter
+// (crun sets the session up after loading it), and is learned with it.
 const learnRuns = 3
 
 // learnProfile learns the workload learnRuns times, each on a fresh
 // bundle, and returns the path of the merged profile.
-func learnProfile(t *testing.T, tailor, runtime string, w workload) string {
+func learnProfile(t *testing.T, tailor, probeBin, runtime string, w workload) string {
 	t.Helper()
 	var runs []string
 	for i := 0; i < learnRuns; i++ {
-		l := startLearn(t, runtime, w.bundle(t))
+		var l *learning
+		if i < learnRuns-1 {
+			l = startLearn(t, runtime, w.bundle(t))
+		} else {
+			l = learnWithExec(t, probeBin, runtime, w)
+		}
 		if res := l.wait(t); res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) {
 			t.Fatalf("tailor learn of %s under %s:\n%s", w.Name, runtime, res)
 		}
@@ -120,6 +128,34 @@ func learnProfile(t *testing.T, tailor, runtime string, w workload) string {
 		t.Fatalf("tailor merge:\n%s", res)
 	}
 	return merged
+}
+
+// learnWithExec starts learning the workload held at the exec gate, runs
+// one benign exec session in it (the probe printing its usage) and opens
+// the gate.
+func learnWithExec(t *testing.T, probeBin, runtime string, w workload) *learning {
+	t.Helper()
+	b := probeBundle(t, w, probeBin, gated(w.Args))
+	if err := unix.Mkfifo(filepath.Join(b.Rootfs, execGate), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := startLearn(t, runtime, b)
+	bin := runtimeBin(t, runtime)
+	if !pollRunning(bin, l.ID, nil) {
+		t.Fatalf("learning container %s never reported running by %s state:\n%s", l.ID, runtime, l.wait(t))
+	}
+	if res := run(t, nil, bin, "exec", l.ID, probePath); res.ExitCode != 2 || !strings.Contains(res.Stdout, "usage: probe") {
+		t.Fatalf("%s exec %s %s while learning:\n%s", runtime, l.ID, probePath, res)
+	}
+	openGate(t, filepath.Join(b.Rootfs, execGate))
+	return l
+}
+
+// gated appends the exec gate to a workload's script.
+func gated(args []string) []string {
+	args = slices.Clone(args)
+	args[len(args)-1] += "\n: < " + execGate + "\necho exec gate passed\n"
+	return args
 }
 
 // applyProfile runs `tailor apply` on the bundle.
@@ -335,9 +371,7 @@ const execGate = "/tmp/tailor-exec-gate"
 // session gets the container's filter and capabilities, so the probes
 // give what they give in the workload.
 func checkExec(t *testing.T, tailor, probeBin, runtime string, w workload, profile string, probes []probe) {
-	args := slices.Clone(w.Args)
-	args[len(args)-1] += "\n: < " + execGate + "\necho exec gate passed\n"
-	b := probeBundle(t, w, probeBin, args)
+	b := probeBundle(t, w, probeBin, gated(w.Args))
 	if err := unix.Mkfifo(filepath.Join(b.Rootfs, execGate), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -346,12 +380,6 @@ func checkExec(t *testing.T, tailor, probeBin, runtime string, w workload, profi
 	c.waitRunning(t)
 	for _, p := range probes {
 		res := run(t, nil, c.bin, append([]string{"exec", c.ID}, p.command()...)...)
-		if crunExecRefused(runtime, res) {
-			knownLimitation(t, "crun exec into a container enforced with a learned profile fails before "+
-				"the command runs: crun 1.8.1 loads the container's filter first, then sets the exec session "+
-				"up (statx and read /proc/self/setgroups, setgroups, fchown, prctl, setresuid, capset), "+
-				"syscalls tailor learns only when an exec session ran while learning: "+strings.TrimSpace(res.Stderr))
-		}
 		got := parseProbes(res)[p.Mode]
 		t.Logf("%s exec %-14s %s", runtime, p.Mode, got)
 		if res.ExitCode != 0 || got != p.Want {
@@ -362,21 +390,6 @@ func checkExec(t *testing.T, tailor, probeBin, runtime string, w workload, profi
 	if res := c.wait(t); res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) || !strings.Contains(res.Stdout, "exec gate passed") {
 		t.Fatalf("%s under %s after the exec sessions:\n%s", w.Name, runtime, res)
 	}
-}
-
-// crunExecRefused recognises crun's exec session refused by the profile
-// during its own setup, before the command ran.
-func crunExecRefused(runtime string, res result) bool {
-	return runtime == "crun" && res.ExitCode == 255 && strings.Contains(res.Stderr, "/proc/self/setgroups") &&
-		strings.Contains(res.Stderr, "Operation not permitted")
-}
-
-// knownLimitation skips the test for a limitation of tailor that is
-// understood but not fixed yet. Unlike skip it does not fail under CI: the
-// check still runs, and asserts everything once the limitation is gone.
-func knownLimitation(t *testing.T, what string) {
-	t.Helper()
-	t.Skipf("KNOWN LIMITATION: %s", what)
 }
 
 // openGate lets the workload past the fifo: the workload's open for
@@ -446,19 +459,27 @@ func startContainer(t *testing.T, runtime string, b *bundle) *container {
 // fails at once when the container exits first.
 func (c *container) waitRunning(t *testing.T) {
 	t.Helper()
+	if !pollRunning(c.bin, c.ID, c.exited) {
+		t.Fatalf("container %s never reported running by %s state:\n%s", c.ID, c.runtime, c.result(t))
+	}
+}
+
+// pollRunning polls `RUNTIME state ID` for up to a minute, until it says
+// running (true) or exited is closed (false).
+func pollRunning(bin, id string, exited <-chan struct{}) bool {
 	for i := 0; i < 600; i++ {
 		select {
-		case <-c.exited:
-			t.Fatalf("container %s exited before it was seen running:\n%s", c.ID, c.result(t))
+		case <-exited:
+			return false
 		default:
 		}
-		out, err := exec.Command(c.bin, "state", c.ID).Output()
+		out, err := exec.Command(bin, "state", id).Output()
 		if err == nil && strings.Contains(string(out), `"running"`) {
-			return
+			return true
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("container %s never reported running by %s state", c.ID, c.runtime)
+	return false
 }
 
 // wait waits for the container to exit and returns its output and status.
