@@ -175,6 +175,11 @@ func Seccomp(p *profiles.Profile, opts SeccompOptions) (*specs.LinuxSeccomp, []N
 		out.Architectures = append(out.Architectures, a.OCIArch())
 	}
 	notes := abiUnionNotes(p, len(calls))
+	if p.Source.SyscallBoundary == "exec" {
+		notes = append(notes, Note{Text: "learned without any seccomp filter in the container (counting from its final execve): " +
+			"what the runtime does between loading a filter and that execve was not recorded, so a runtime that loads " +
+			"this filter early may be refused; learn with tailor learn, or under the engine's default filter"})
+	}
 	notes = append(notes, addRuntimeSyscalls(p, calls)...)
 	clone3Allowed, clone3Notes := planClone3(calls)
 	notes = append(notes, clone3Notes...)
