@@ -27,7 +27,7 @@ func init() {
 		Hidden: true,
 		Flags: []cli.Flag{
 			tracerDirFlag,
-			&cli.DurationFlag{Name: "idle", Value: profiler.DefaultIdle, Usage: "exit after this long with nothing to learn"},
+			&cli.DurationFlag{Name: "idle", Value: profiler.DefaultIdle, Usage: "exit after this long with nothing to learn (0: never, for a service)"},
 			&cli.DurationFlag{Name: "grace", Value: profiler.DefaultGrace, Usage: "wait this long for a container's tasks after its init exits"},
 		},
 		Action: func(c *cli.Context) error {
@@ -47,6 +47,9 @@ func runTracer(ctx context.Context, dir string, idle, grace time.Duration) error
 		return err
 	}
 	defer t.Close()
+	if idle == 0 {
+		idle = 1<<63 - 1 // run as a service: never idle out
+	}
 	s := &profiler.Server{Recorder: t, Sink: hooks.Sink, Pending: t.Pending, Idle: idle, Grace: grace}
 	return s.Run(ctx, dir)
 }
