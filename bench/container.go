@@ -144,12 +144,12 @@ func (e *Env) withLearningHook(tracerDir, out string) specOption {
 	}
 }
 
-// withHook adds an OCI hook running path at stage.
-func withHook(stage, path string) specOption {
+// withHook adds an OCI hook running path with args (argv) at stage.
+func withHook(stage, path string, args ...string) specOption {
 	return func(cfg map[string]any) error {
 		hooks := obj(cfg, "hooks")
 		list, _ := hooks[stage].([]any)
-		hooks[stage] = append(list, map[string]any{"path": path, "args": []string{path}})
+		hooks[stage] = append(list, map[string]any{"path": path, "args": args})
 		return nil
 	}
 }

@@ -14,8 +14,8 @@ import (
 var stormOps = []string{"getppid", "pipe"}
 
 func (e *Env) stormArgs(scale int) []string {
-	n := pick(e, []int{1000000, 200000}, []int{200000, 40000})
-	rounds := pick(e, "3", "1")
+	n := pick(e, []int{400000, 100000}, []int{200000, 40000})
+	rounds := pick(e, "5", "1")
 	args := []string{"ops", rounds}
 	for i, op := range stormOps {
 		args = append(args, fmt.Sprintf("%s:%d", op, max(n[i]/scale, 1000)))
@@ -45,6 +45,10 @@ func withFloor[T any](f func() (T, error)) (T, error) {
 type condition struct {
 	name string
 	run  func() (map[string]float64, error)
+	// done, when set and true, ends this condition's rounds early (one
+	// that takes tens of seconds per round); its samples stay aligned
+	// with the first rounds of the others.
+	done func() bool
 }
 
 // interleave runs every condition once per round, in an order rotated
@@ -54,6 +58,9 @@ func (e *Env) interleave(what string, rounds int, conds []condition) (samples, e
 	for r := 0; r < rounds; r++ {
 		for _, i := range rotation(len(conds), r) {
 			c := conds[i]
+			if c.done != nil && c.done() {
+				continue
+			}
 			v, err := c.run()
 			if err != nil {
 				return s, fmt.Errorf("%s, %s, round %d: %w", what, c.name, r+1, err)
@@ -85,7 +92,7 @@ func (e *Env) benchContainerStorm(r *Results) error {
 		return err
 	}
 	// strace stops the task twice per syscall: fewer iterations, same unit.
-	straced, err := e.bundle("storm-strace", bundleSpec{Rootfs: bb, ReadOnly: true, Args: stormIn(20)})
+	straced, err := e.bundle("storm-strace", bundleSpec{Rootfs: bb, ReadOnly: true, Args: stormIn(40)})
 	if err != nil {
 		return err
 	}
@@ -101,10 +108,10 @@ func (e *Env) benchContainerStorm(r *Results) error {
 		}
 	}
 	conds := []condition{
-		{"untraced", runIn(plain)},
-		{"floor", func() (map[string]float64, error) { return withFloor(runIn(plain)) }},
-		{"floor+filter", func() (map[string]float64, error) { return withFloor(runIn(filtered)) }},
-		{"learning", func() (map[string]float64, error) {
+		{name: "untraced", run: runIn(plain)},
+		{name: "floor", run: func() (map[string]float64, error) { return withFloor(runIn(plain)) }},
+		{name: "floor+filter", run: func() (map[string]float64, error) { return withFloor(runIn(filtered)) }},
+		{name: "learning", run: func() (map[string]float64, error) {
 			t, err := e.startTracer(tdir)
 			if err != nil {
 				return nil, err
@@ -116,7 +123,7 @@ func (e *Env) benchContainerStorm(r *Results) error {
 			}
 			return parseResults(o)
 		}},
-		{"strace", func() (map[string]float64, error) {
+		{name: "strace", run: func() (map[string]float64, error) {
 			o, err := e.straceContainer(straced, os.DevNull)
 			if err != nil {
 				return nil, err
@@ -208,11 +215,11 @@ func (e *Env) benchHostStorm(r *Results) error {
 		return res, nil
 	}
 	conds := []condition{
-		{"untraced", func() (map[string]float64, error) { return measure("") }},
-		{"floor", func() (map[string]float64, error) {
+		{name: "untraced", run: func() (map[string]float64, error) { return measure("") }},
+		{name: "floor", run: func() (map[string]float64, error) {
 			return withFloor(func() (map[string]float64, error) { return measure("") })
 		}},
-		{"tailor", func() (map[string]float64, error) {
+		{name: "tailor", run: func() (map[string]float64, error) {
 			t, err := e.startTracer(tdir)
 			if err != nil {
 				return nil, err

@@ -64,9 +64,9 @@ func (e *Env) benchWorkloads(r *Results) error {
 			return parseResults(o)
 		}
 		conds := []condition{
-			{"untraced", runIn},
-			{"floor", func() (map[string]float64, error) { return withFloor(runIn) }},
-			{"learning", func() (map[string]float64, error) {
+			{name: "untraced", run: runIn},
+			{name: "floor", run: func() (map[string]float64, error) { return withFloor(runIn) }},
+			{name: "learning", run: func() (map[string]float64, error) {
 				tr, err := e.startTracer(tdir)
 				if err != nil {
 					return nil, err
