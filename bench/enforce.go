@@ -54,8 +54,8 @@ func (e *Env) generated(name, bundle string) ([]byte, error) {
 // enforceArgs runs the enforcement ops: n getppid, n/2 socket and clone,
 // forks fork.
 func enforceArgs(n, forks, rounds int) []string {
-	return []string{"/storm", "ops", fmt.Sprint(rounds), fmt.Sprintf("getppid:%d", n), fmt.Sprintf("socket:%d", n/2),
-		fmt.Sprintf("clone:%d", n/2), fmt.Sprintf("fork:%d", forks)}
+	return append(append([]string{"/storm"}, pinArgs()...), "ops", fmt.Sprint(rounds), fmt.Sprintf("getppid:%d", n),
+		fmt.Sprintf("socket:%d", n/2), fmt.Sprintf("clone:%d", n/2), fmt.Sprintf("fork:%d", forks))
 }
 
 // stormLearnBundle is the storm doing every enforcement op briefly: what
@@ -75,7 +75,7 @@ func (e *Env) benchEnforce(r *Results) error {
 	if err != nil {
 		return err
 	}
-	n := pick(e, 1000000, 100000)
+	n := pick(e, 400000, 100000)
 	learnB, err := e.stormLearnBundle()
 	if err != nil {
 		return err
@@ -92,13 +92,13 @@ func (e *Env) benchEnforce(r *Results) error {
 	if err != nil {
 		return err
 	}
-	rounds := pick(e, 3, 1)
+	rounds := pick(e, 5, 1)
 	bundles := map[string]string{}
 	for _, c := range []struct {
 		name string
 		doc  []byte
 	}{{"none", nil}, {"docker", dockerJSON}, {"generated", gen}} {
-		spec := bundleSpec{Rootfs: bb, ReadOnly: true, Args: enforceArgs(n, pick(e, 2000, 300), rounds)}
+		spec := bundleSpec{Rootfs: bb, ReadOnly: true, Args: enforceArgs(n, pick(e, 300, 100), rounds)}
 		if c.doc != nil {
 			spec.Options = []specOption{withSeccomp(c.doc)}
 		}

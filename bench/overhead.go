@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -16,11 +17,20 @@ var stormOps = []string{"getppid", "pipe"}
 func (e *Env) stormArgs(scale int) []string {
 	n := pick(e, []int{400000, 100000}, []int{200000, 40000})
 	rounds := pick(e, "5", "1")
-	args := []string{"ops", rounds}
+	args := append(pinArgs(), "ops", rounds)
 	for i, op := range stormOps {
 		args = append(args, fmt.Sprintf("%s:%d", op, max(n[i]/scale, 1000)))
 	}
 	return args
+}
+
+// pinArgs pins the storm to the last CPU: every condition then runs on the
+// same CPU (the first takes more of the host's interrupts).
+func pinArgs() []string {
+	if runtime.NumCPU() < 2 {
+		return nil
+	}
+	return []string{"-c", strconv.Itoa(runtime.NumCPU() - 1)}
 }
 
 // allowAll is a permissive filter like the one `tailor learn` adds.

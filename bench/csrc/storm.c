@@ -2,7 +2,8 @@
  * storm: the benchmarks' workload, built static at bench time so that the
  * same binary runs on the host and in a busybox container.
  *
- *   storm [-f] ops R OP:N...     R rounds of each OP run N times; per round
+ *   storm [-f] [-c CPU] ops R OP:N...
+ *                                R rounds of each OP run N times; per round
  *                                and op prints "result OP CPU_NS WALL_NS"
  *                                (per op: CPU time, see cpu_ns, and wall)
  *   storm distinct T SECONDS     T threads issuing the distinct syscalls
@@ -12,7 +13,8 @@
  *   storm http PORT PATH N       N keep-alive GETs of PATH on 127.0.0.1
  *
  * -f installs an allow-all seccomp filter first (a filtered task that is
- * not being learned, like a container on the same host).
+ * not being learned, like a container on the same host); -c CPU pins the
+ * program to one CPU, so that every condition runs where the others did.
  *
  * OPs: getppid; pipe (a 1-byte write and read on a pipe); socket and
  * clone, each rejected by the kernel's flag check right after seccomp ran,
@@ -410,12 +412,21 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, 0, _IOLBF, 0);
 	int a = 1;
-	if (a < argc && !strcmp(argv[a], "-f")) {
-		allow_all_filter();
-		a++;
+	for (; a + 1 < argc && argv[a][0] == '-'; a++) {
+		if (!strcmp(argv[a], "-f")) {
+			allow_all_filter();
+		} else if (!strcmp(argv[a], "-c")) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(atoi(argv[++a]), &set);
+			if (sched_setaffinity(0, sizeof(set), &set))
+				die("sched_setaffinity");
+		} else {
+			return fprintf(stderr, "storm: unknown option %s\n", argv[a]), 2;
+		}
 	}
 	if (a >= argc)
-		return fprintf(stderr, "usage: storm [-f] ops|distinct|redis|http ...\n"), 2;
+		return fprintf(stderr, "usage: storm [-f] [-c CPU] ops|distinct|redis|http ...\n"), 2;
 	const char *mode = argv[a++];
 	if (!strcmp(mode, "ops"))
 		return run_ops(argc - a, argv + a);
