@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tailor-dev/tailor/generator"
 	"github.com/tailor-dev/tailor/hooks"
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -23,8 +22,7 @@ func init() {
 			"atomically, and left untouched when the config or the profile is invalid.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Required: true, Usage: "OCI bundle `DIR` (with config.json)"},
-			&cli.StringFlag{Name: "default-action", Value: string(generator.DefaultActions[0]),
-				Usage: "seccomp action for syscalls the profile never made: errno (EPERM), enosys, kill (the process) or log"},
+			defaultActionFlag("seccomp action for syscalls the profile never made: errno (EPERM), enosys, kill (the process) or log"),
 			&cli.BoolFlag{Name: "allow-incomplete", Usage: "enforce a profile that lost observations while recording (it may be too tight)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -46,20 +44,16 @@ type applyReq struct {
 }
 
 func applyRequest(c *cli.Context) (*applyReq, error) {
-	if c.NArg() != 1 {
-		return nil, fmt.Errorf("apply takes one PROFILE argument, got %d", c.NArg())
-	}
-	action, err := generator.ParseDefaultAction(c.String("default-action"))
+	opts, err := seccompOptions(c)
 	if err != nil {
-		return nil, fmt.Errorf("--default-action: %w", err)
+		return nil, err
 	}
-	path := c.Args().First()
-	p, err := profiles.Load(path)
+	path, p, err := profileArg(c)
 	if err != nil {
 		return nil, err
 	}
 	return &applyReq{bundle: c.String("bundle"), path: path, profile: p, opts: hooks.ApplyOptions{
-		Seccomp: generator.SeccompOptions{DefaultAction: action}, AllowIncomplete: c.Bool("allow-incomplete")}}, nil
+		Seccomp: opts, AllowIncomplete: c.Bool("allow-incomplete")}}, nil
 }
 
 func (r *applyReq) run(stdout, stderr io.Writer) error {

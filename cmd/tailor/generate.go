@@ -26,8 +26,7 @@ func init() {
 			&cli.StringFlag{Name: "format", Value: string(generator.Formats[0]),
 				Usage: "output format: " + joinNames(generator.Formats)},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
-			&cli.StringFlag{Name: "default-action", Value: string(generator.DefaultActions[0]),
-				Usage: "seccomp action for syscalls the profile never made: errno (EPERM), enosys, kill (the process) or log"},
+			defaultActionFlag("seccomp action for syscalls the profile never made: errno (EPERM), enosys, kill (the process) or log"),
 			&cli.StringFlag{Name: "seccomp-file", DefaultText: "PROFILE with .seccomp.json in place of .json",
 				Usage: "with --format flags: the seccomp JSON to name in --security-opt seccomp=`FILE`; " +
 					"write it first with: tailor generate --format seccomp -o FILE PROFILE"},
@@ -53,23 +52,19 @@ type generateReq struct {
 }
 
 func generateRequest(c *cli.Context) (*generateReq, error) {
-	if c.NArg() != 1 {
-		return nil, fmt.Errorf("generate takes one PROFILE argument, got %d", c.NArg())
-	}
 	format, err := generator.ParseFormat(c.String("format"))
 	if err != nil {
 		return nil, fmt.Errorf("--format: %w", err)
 	}
-	action, err := generator.ParseDefaultAction(c.String("default-action"))
-	if err != nil {
-		return nil, fmt.Errorf("--default-action: %w", err)
-	}
-	path := c.Args().First()
-	p, err := profiles.Load(path)
+	sopts, err := seccompOptions(c)
 	if err != nil {
 		return nil, err
 	}
-	opts := generator.Options{Format: format, Seccomp: generator.SeccompOptions{DefaultAction: action},
+	path, p, err := profileArg(c)
+	if err != nil {
+		return nil, err
+	}
+	opts := generator.Options{Format: format, Seccomp: sopts,
 		SeccompFile: c.String("seccomp-file"), Name: c.String("name")}
 	stem := strings.TrimSuffix(path, ".json")
 	if opts.SeccompFile == "" {

@@ -21,8 +21,7 @@ func init() {
 			"allows, the argument rules, and notes. An incomplete profile is flagged on the first line.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: string(generator.ReportFormats[0]), Usage: "text or json"},
-			&cli.StringFlag{Name: "default-action", Value: string(generator.DefaultActions[0]),
-				Usage: "the seccomp default action to report on: errno, enosys, kill or log"},
+			defaultActionFlag("the seccomp default action to report on: errno, enosys, kill or log"),
 		},
 		Action: func(c *cli.Context) error {
 			req, err := reportRequest(c)
@@ -44,25 +43,20 @@ type reportReq struct {
 }
 
 func reportRequest(c *cli.Context) (*reportReq, error) {
-	if c.NArg() != 1 {
-		return nil, fmt.Errorf("report takes one PROFILE argument, got %d", c.NArg())
-	}
 	format, err := generator.ParseReportFormat(c.String("format"))
 	if err != nil {
 		return nil, fmt.Errorf("--format: %w", err)
 	}
-	action, err := generator.ParseDefaultAction(c.String("default-action"))
+	opts, err := seccompOptions(c)
 	if err != nil {
-		return nil, fmt.Errorf("--default-action: %w", err)
+		return nil, err
 	}
-	path := c.Args().First()
-	p, err := profiles.Load(path)
+	path, p, err := profileArg(c)
 	if err != nil {
 		return nil, err
 	}
 	out, isFile := c.App.Writer.(*os.File)
-	return &reportReq{path: path, profile: p, format: format,
-		opts: generator.SeccompOptions{DefaultAction: action}, bold: isFile && isTerminal(out)}, nil
+	return &reportReq{path: path, profile: p, format: format, opts: opts, bold: isFile && isTerminal(out)}, nil
 }
 
 func (r *reportReq) run(w io.Writer) error {
