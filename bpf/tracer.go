@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -69,18 +70,14 @@ type Tracer struct {
 	registered map[uint32]uint32 // container -> mount namespace
 }
 
+// coreObjects is everything but the capability hook, which is chosen by
+// probing (see capHooks): the generated tailorObjects would load both.
 type coreObjects struct {
+	tailorMaps
 	SysEnter          *ebpf.Program  `ebpf:"sys_enter"`
 	SchedProcessFork  *ebpf.Program  `ebpf:"sched_process_fork"`
 	SchedProcessExec  *ebpf.Program  `ebpf:"sched_process_exec"`
 	SchedProcessExit  *ebpf.Program  `ebpf:"sched_process_exit"`
-	Tasks             *ebpf.Map      `ebpf:"tasks"`
-	Mntns             *ebpf.Map      `ebpf:"mntns"`
-	Containers        *ebpf.Map      `ebpf:"containers"`
-	Syscalls          *ebpf.Map      `ebpf:"syscalls"`
-	Args              *ebpf.Map      `ebpf:"args"`
-	Argcount          *ebpf.Map      `ebpf:"argcount"`
-	Events            *ebpf.Map      `ebpf:"events"`
 	ExecBoundaryUsers *ebpf.Variable `ebpf:"exec_boundary_users"`
 }
 
@@ -101,13 +98,19 @@ func Load() (*Tracer, error) {
 		return nil, fmt.Errorf("load BPF spec: %w", err)
 	}
 	t := &Tracer{registered: map[uint32]uint32{}}
-	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
+	core := spec.Copy()
+	for _, h := range capHooks {
+		delete(core.Programs, h.prog)
+	}
+	coll, err := ebpf.NewCollection(core)
+	if err != nil {
 		return nil, fmt.Errorf("%w: load programs (needs root, BTF at /sys/kernel/btf/vmlinux and tp_btf support, Linux 5.11+): %w", ErrUnsupported, verifierError(err))
 	}
-	maps := map[string]*ebpf.Map{
-		"tasks": t.objs.Tasks, "mntns": t.objs.Mntns, "containers": t.objs.Containers,
-		"syscalls": t.objs.Syscalls, "args": t.objs.Args, "argcount": t.objs.Argcount,
-		"events": t.objs.Events,
+	// The capability program shares the maps just loaded.
+	shared := maps.Clone(coll.Maps)
+	if err := coll.Assign(&t.objs); err != nil {
+		coll.Close()
+		return nil, fmt.Errorf("assign BPF objects: %w", err)
 	}
 	var capErrs []error
 	for _, h := range capHooks {
@@ -117,7 +120,7 @@ func Load() (*Tracer, error) {
 		one := spec.Copy()
 		ps := one.Programs[h.prog]
 		one.Programs = map[string]*ebpf.ProgramSpec{"placeholder": ps}
-		err := one.LoadAndAssign(&obj, &ebpf.CollectionOptions{MapReplacements: maps})
+		err := one.LoadAndAssign(&obj, &ebpf.CollectionOptions{MapReplacements: shared})
 		if err == nil {
 			var l link.Link
 			l, err = link.AttachTracing(link.TracingOptions{Program: obj.P})
@@ -178,23 +181,12 @@ func (t *Tracer) Close() error {
 		t.capProg.Close()
 	}
 	o := &t.objs
-	for _, c := range []interface{ Close() error }{o.SysEnter, o.SchedProcessFork, o.SchedProcessExec,
-		o.SchedProcessExit, o.Tasks, o.Mntns, o.Containers, o.Syscalls, o.Args, o.Argcount, o.Events} {
-		if c != nil && !isNil(c) {
-			c.Close()
+	for _, p := range []*ebpf.Program{o.SysEnter, o.SchedProcessFork, o.SchedProcessExec, o.SchedProcessExit} {
+		if p != nil {
+			p.Close()
 		}
 	}
-	return nil
-}
-
-func isNil(c interface{ Close() error }) bool {
-	switch v := c.(type) {
-	case *ebpf.Program:
-		return v == nil
-	case *ebpf.Map:
-		return v == nil
-	}
-	return false
+	return o.tailorMaps.Close()
 }
 
 // ErrCapacity is returned when the kernel maps have no room left.
