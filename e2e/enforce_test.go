@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/tailor-dev/tailor/internal/rootfs"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -325,7 +327,7 @@ func checkRefusals(t *testing.T, tailor, probeBin, runtime string, w workload, p
 func probeBundle(t *testing.T, w workload, probeBin string, args []string) *bundle {
 	t.Helper()
 	b := newBundle(t, w.Image, args, withCaps(w.Caps...))
-	if err := copyFile(probeBin, filepath.Join(b.Rootfs, probePath), 0o755); err != nil {
+	if err := rootfs.CopyFile(probeBin, filepath.Join(b.Rootfs, probePath), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	theirs := filepath.Join(b.Rootfs, notMine)

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/tailor-dev/tailor/internal/rootfs"
+
 	"bytes"
 	"context"
 	"errors"
@@ -345,7 +347,7 @@ func TestLearnI386(t *testing.T) {
 	if err := copyTree(busyboxRootfs(t), image); err != nil {
 		t.Fatal(err)
 	}
-	if err := copyFile(bin, filepath.Join(image, "usr/local/bin/i386-probe"), 0o755); err != nil {
+	if err := rootfs.CopyFile(bin, filepath.Join(image, "usr/local/bin/i386-probe"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, rt := range runtimes {

@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
+	"github.com/tailor-dev/tailor/internal/rootfs"
+
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,111 +33,8 @@ func debroot(t testing.TB) string {
 	return debrootOnce.get(t, func() (string, error) {
 		debs := filepath.Join(runDir, "debs")
 		root := filepath.Join(runDir, "debroot")
-		if err := os.MkdirAll(debs, 0o755); err != nil {
-			return "", err
-		}
-		if err := aptDownload(debs, serverPackages); err != nil {
-			return "", err
-		}
-		files, err := filepath.Glob(filepath.Join(debs, "*.deb"))
-		if err != nil {
-			return "", err
-		}
-		for _, f := range files {
-			if out, err := exec.Command("dpkg", "-x", f, root).CombinedOutput(); err != nil {
-				return "", fmt.Errorf("dpkg -x %s: %w: %s", f, err, out)
-			}
-		}
-		return root, nil
+		return root, rootfs.Unpack(debs, root, serverPackages)
 	})
-}
-
-// aptDownload fetches the packages' .deb files into dir, refreshing the
-// package lists once if apt does not know a package yet.
-func aptDownload(dir string, pkgs []string) error {
-	download := func() ([]byte, error) {
-		// The sandbox user cannot write into a root-only temp dir.
-		cmd := exec.Command("apt-get", append([]string{"-q", "-o", "APT::Sandbox::User=root", "download"}, pkgs...)...)
-		cmd.Dir = dir
-		return cmd.CombinedOutput()
-	}
-	out, err := download()
-	if err == nil {
-		return nil
-	}
-	if upd, uerr := exec.Command("apt-get", "-q", "update").CombinedOutput(); uerr != nil {
-		return fmt.Errorf("apt-get update: %w: %s", uerr, upd)
-	}
-	if out, err = download(); err != nil {
-		return fmt.Errorf("apt-get download %s: %w: %s", strings.Join(pkgs, " "), err, out)
-	}
-	return nil
-}
-
-// installBinary copies bin from the debroot to dst inside rootfs, with
-// every shared library it needs (resolved against the debroot first, then
-// the host) under /lib/x86_64-linux-gnu and the loader at its own path.
-func installBinary(debroot, bin, rootfs, dst string) error {
-	src := filepath.Join(debroot, bin)
-	if err := copyFile(src, filepath.Join(rootfs, dst), 0o755); err != nil {
-		return err
-	}
-	libs, err := lddClosure(debroot, src)
-	if err != nil {
-		return err
-	}
-	for soname, path := range libs {
-		target := filepath.Join(rootfs, "lib/x86_64-linux-gnu", soname)
-		if filepath.IsAbs(soname) { // the dynamic loader
-			target = filepath.Join(rootfs, soname)
-		}
-		if err := copyFile(path, target, 0o755); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// lddClosure maps each library bin needs (soname, or the loader's absolute
-// path) to the file that provides it.
-func lddClosure(debroot, bin string) (map[string]string, error) {
-	var dirs []string
-	for _, d := range []string{"lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu"} {
-		dirs = append(dirs, filepath.Join(debroot, d))
-	}
-	cmd := exec.Command("ldd", bin)
-	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+strings.Join(dirs, ":"))
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("ldd %s: %w", bin, err)
-	}
-	return parseLdd(out)
-}
-
-func parseLdd(out []byte) (map[string]string, error) {
-	libs := map[string]string{}
-	var missing []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if name, rest, ok := strings.Cut(line, " => "); ok {
-			path, _, _ := strings.Cut(rest, " (")
-			if path == "not found" {
-				missing = append(missing, name)
-				continue
-			}
-			libs[name] = path
-			continue
-		}
-		path, _, _ := strings.Cut(line, " (")
-		if filepath.IsAbs(path) {
-			libs[path] = path
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("libraries not found in the downloaded packages or on the host: %s (add their packages to serverPackages)", strings.Join(missing, ", "))
-	}
-	return libs, nil
 }
 
 // workload is a container image plus what to run in it.
@@ -186,10 +81,10 @@ func redisWorkload(t testing.TB) workload {
 		root := debroot(t)
 		// redis-server is a symlink to redis-check-rdb, which picks its
 		// mode from argv[0]: install the binary under the server's name.
-		if err := installBinary(root, "usr/bin/redis-check-rdb", dir, "usr/bin/redis-server"); err != nil {
+		if err := rootfs.InstallBinary(root, "usr/bin/redis-check-rdb", dir, "usr/bin/redis-server"); err != nil {
 			return "", err
 		}
-		if err := installBinary(root, "usr/bin/redis-cli", dir, "usr/bin/redis-cli"); err != nil {
+		if err := rootfs.InstallBinary(root, "usr/bin/redis-cli", dir, "usr/bin/redis-cli"); err != nil {
 			return "", err
 		}
 		return dir, nil
@@ -242,7 +137,7 @@ func nginxWorkload(t testing.TB) workload {
 		if err := copyTree(busyboxRootfs(t), dir); err != nil {
 			return "", err
 		}
-		if err := installBinary(debroot(t), "usr/sbin/nginx", dir, "usr/sbin/nginx"); err != nil {
+		if err := rootfs.InstallBinary(debroot(t), "usr/sbin/nginx", dir, "usr/sbin/nginx"); err != nil {
 			return "", err
 		}
 		for _, d := range []string{"var/log/nginx", "var/lib/nginx", "etc/nginx", "srv/www"} {
@@ -290,36 +185,5 @@ func TestServersRunPlain(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-func TestParseLdd(t *testing.T) {
-	tests := []struct {
-		name    string
-		out     string
-		want    map[string]string
-		wantErr bool
-	}{
-		{
-			name: "resolved",
-			out: "\tlinux-vdso.so.1 (0x00007ffd)\n\tliblzf.so.1 => /d/usr/lib/x86_64-linux-gnu/liblzf.so.1 (0x00007f)\n" +
-				"\t/lib64/ld-linux-x86-64.so.2 (0x00007f99)\n",
-			want: map[string]string{
-				"liblzf.so.1":                 "/d/usr/lib/x86_64-linux-gnu/liblzf.so.1",
-				"/lib64/ld-linux-x86-64.so.2": "/lib64/ld-linux-x86-64.so.2",
-			},
-		},
-		{name: "missing", out: "\tlibjemalloc.so.2 => not found\n", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseLdd([]byte(tt.out))
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
-			}
-			if !tt.wantErr && fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Fatalf("got %v, want %v", got, tt.want)
-			}
-		})
 	}
 }
