@@ -19,10 +19,15 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tailor
 
-# Unit tests need no root; e2e tests (./e2e) need root and skip without it
-# (and fail under CI=true).
+# Unit tests need no root and run with the race detector; e2e tests (./e2e)
+# need root and skip without it (and fail under CI=true). generator/dockertest
+# is a module of its own: it links Docker to check tailor's copy of its
+# defaults, which the tailor binary must not.
+UNITPKGS = $$($(GO) list ./... | grep -v '/e2e$$')
 test: build
-	$(GO) test -timeout $(TESTTIMEOUT) ./...
+	$(GO) test -race -timeout $(TESTTIMEOUT) $(UNITPKGS)
+	$(GO) test -timeout $(TESTTIMEOUT) ./e2e/
+	cd generator/dockertest && $(GO) test ./...
 
 prereqs:
 	bash scripts/install-prereqs.sh

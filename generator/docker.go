@@ -3,17 +3,25 @@ package generator
 import (
 	"slices"
 
-	dockercaps "github.com/docker/docker/oci/caps"
 	mobyseccomp "github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
+// dockerDefaultCapabilities is Docker's default capability set, sorted:
+// moby's oci/caps.DefaultCapabilities. It is kept here rather than linked
+// because importing moby's package pulls containerd, logrus and net/http
+// into the binary every learned container start runs; the test module in
+// generator/dockertest compares this list with Docker's own.
+var dockerDefaultCapabilities = []string{
+	"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+	"CAP_KILL", "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP",
+	"CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+}
+
 // DockerDefaultCapabilities returns Docker's default capability set (the
 // 14 of moby's oci/caps), sorted.
 func DockerDefaultCapabilities() []string {
-	c := slices.Clone(dockercaps.DefaultCapabilities())
-	slices.Sort(c)
-	return c
+	return slices.Clone(dockerDefaultCapabilities)
 }
 
 // DockerDefaultSeccomp evaluates moby's default seccomp profile the way
@@ -32,7 +40,7 @@ func DockerDefaultSeccomp() *specs.LinuxSeccomp {
 			out.Architectures = append([]specs.Arch{a.Arch}, a.SubArches...)
 		}
 	}
-	caps := dockercaps.DefaultCapabilities()
+	caps := dockerDefaultCapabilities
 	for _, call := range prof.Syscalls {
 		if ex := call.Excludes; ex != nil {
 			if slices.Contains(ex.Arches, arch) || ex.MinKernel != nil ||
