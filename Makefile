@@ -39,9 +39,10 @@ bench: build
 	@if [ -f scripts/bench.sh ]; then bash scripts/bench.sh $(BIN); \
 	else echo "bench: scripts/bench.sh not written yet"; fi
 
-# Regenerates the committed bpf2go output; needs clang, llvm, libbpf-dev, bpftool.
+# Regenerates the committed bpf2go output (tailor's recorder and the
+# benchmarks' floor program); needs clang, llvm, libbpf-dev, bpftool.
 generate:
-	$(GO) generate ./bpf/...
+	$(GO) generate ./bpf/... ./bench/floor/...
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tailor

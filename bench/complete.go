@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tailor-dev/tailor/internal/ocitest"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -20,7 +21,7 @@ func (e *Env) benchComplete(r *Results) error {
 		return err
 	}
 	secs := pick(e, "10", "2")
-	b, err := e.bundle("distinct", bundleSpec{Rootfs: bb, ReadOnly: true, Args: []string{"/storm", "distinct", "8", secs}})
+	b, err := e.bundle("distinct", ocitest.Config{Rootfs: bb, ReadOnly: true, Args: []string{"/storm", "distinct", "8", secs}})
 	if err != nil {
 		return err
 	}

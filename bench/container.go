@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,23 +14,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tailor-dev/tailor/hooks"
+	"github.com/tailor-dev/tailor/bundle"
+	"github.com/tailor-dev/tailor/hook"
+	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
 // runTimeout bounds every container, so that a broken build ends the run
 // instead of hanging it.
 const runTimeout = 5 * time.Minute
-
-type specOption func(map[string]any) error
-
-// bundleSpec describes a bundle: a rootfs, what to run, and patches to the
-// config `runc spec` writes.
-type bundleSpec struct {
-	Rootfs   string
-	ReadOnly bool
-	Args     []string
-	Options  []specOption
-}
 
 var seq atomic.Int64
 
@@ -40,137 +30,45 @@ func (e *Env) containerID(what string) string {
 	return fmt.Sprintf("%s-%s-%d", e.ID, what, seq.Add(1))
 }
 
-// bundle writes a bundle directory (config.json only: the rootfs is
-// referenced by absolute path) and returns it.
-func (e *Env) bundle(name string, b bundleSpec) (string, error) {
-	tmpl, err := cached(e, "spec", func() ([]byte, error) {
-		dir, err := os.MkdirTemp(e.Work, "spec-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		if out, err := exec.Command("runc", "spec", "--bundle", dir).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("runc spec: %w: %s", err, out)
-		}
-		return os.ReadFile(filepath.Join(dir, "config.json"))
-	})
-	if err != nil {
-		return "", err
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(tmpl, &cfg); err != nil {
-		return "", err
-	}
-	obj(cfg, "root")["path"] = b.Rootfs
-	obj(cfg, "root")["readonly"] = b.ReadOnly
-	proc := obj(cfg, "process")
-	proc["args"] = b.Args
-	proc["terminal"] = false
-	cfg["hostname"] = "bench"
-	for _, o := range b.Options {
-		if err := o(cfg); err != nil {
-			return "", fmt.Errorf("bundle %s: %w", name, err)
-		}
+// bundle writes a bundle directory (config.json only: c.Rootfs is an
+// image's absolute path) and returns it.
+func (e *Env) bundle(name string, c ocitest.Config) (string, error) {
+	if c.Hostname == "" {
+		c.Hostname = "bench"
 	}
 	dir := filepath.Join(e.Work, "bundles", name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	data, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	return dir, os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644)
+	return dir, c.Write(dir)
 }
 
-func obj(m map[string]any, key string) map[string]any {
-	if v, ok := m[key].(map[string]any); ok {
-		return v
-	}
-	v := map[string]any{}
-	m[key] = v
-	return v
-}
-
-// dockerDefaultCaps is the capability set Docker gives a container.
-var dockerDefaultCaps = []string{
-	"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-	"CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP",
-	"CAP_SETUID", "CAP_SYS_CHROOT",
-}
-
-// withCaps sets every capability set the config has to caps.
-func withCaps(caps []string) specOption {
-	return func(cfg map[string]any) error {
-		c := obj(obj(cfg, "process"), "capabilities")
-		for _, set := range []string{"bounding", "effective", "permitted", "ambient"} {
-			c[set] = caps
-		}
-		return nil
-	}
-}
-
-// withSeccomp sets linux.seccomp (a JSON document or a Go value).
-func withSeccomp(doc any) specOption {
-	return func(cfg map[string]any) error {
-		if raw, ok := doc.([]byte); ok {
-			var v any
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return fmt.Errorf("seccomp document: %w", err)
-			}
-			doc = v
-		}
-		obj(cfg, "linux")["seccomp"] = doc
-		return nil
-	}
-}
-
-// withLearningHook adds what `tailor learn` adds: the tailor hook (writing
-// the profile to out, talking to the tracer in tracerDir) and, when the
-// config has no filter, the permissive learning filter.
-func (e *Env) withLearningHook(tracerDir, out string) specOption {
-	return func(cfg map[string]any) error {
-		data, err := json.Marshal(cfg)
-		if err != nil {
-			return err
-		}
-		data, err = hooks.AddLearning(data, "", e.Tailor,
-			[]string{"tailor", "hook", "--output", out, "--tracer-dir", tracerDir})
-		if err != nil {
-			return err
-		}
-		clear(cfg)
-		return json.Unmarshal(data, &cfg)
-	}
-}
-
-// withHook adds an OCI hook running path with args (argv) at stage.
-func withHook(stage, path string, args ...string) specOption {
-	return func(cfg map[string]any) error {
-		hooks := obj(cfg, "hooks")
-		list, _ := hooks[stage].([]any)
-		hooks[stage] = append(list, map[string]any{"path": path, "args": args})
-		return nil
+// learningHook is a Config.Rewrite adding what `tailor learn` adds: the
+// tailor hook (writing the profile to out, talking to the tracer in
+// tracerDir) and, when the config has no filter, the permissive learning
+// filter.
+func (e *Env) learningHook(tracerDir, out string) func([]byte) ([]byte, error) {
+	return func(config []byte) ([]byte, error) {
+		return bundle.AddLearning(config, "", hook.Spec(e.Tailor,
+			[]string{"tailor", "hook", "--output", out, "--tracer-dir", tracerDir}))
 	}
 }
 
 // run runs a command to completion with the run timeout and returns its
-// stdout; stderr is in the error.
+// stdout; a non-zero exit is an error.
 func run(stdin []byte, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
+	res, err := ocitest.Run(runTimeout, stdin, name, args...)
+	return res.Stdout, failure(res, err, name, args)
+}
+
+// failure is err, or else the command's non-zero exit, as an error with the
+// command's output in it.
+func failure(res ocitest.Result, err error, name string, args []string) error {
+	if err == nil && res.ExitCode != 0 {
+		err = fmt.Errorf("exit status %d", res.ExitCode)
 	}
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("%s %s: %w\nstdout: %s\nstderr: %s", name, strings.Join(args, " "), err,
-			tail(stdout.String()), tail(stderr.String()))
+	if err == nil {
+		return nil
 	}
-	return stdout.String(), nil
+	return fmt.Errorf("%s %s: %w\nstdout: %s\nstderr: %s", name, strings.Join(args, " "), err,
+		tail(res.Stdout), tail(res.Stderr))
 }
 
 func tail(s string) string {
@@ -184,21 +82,15 @@ func tail(s string) string {
 // it printed and how long `RUNTIME run` took.
 func (e *Env) runContainer(runtime, bundle string) (string, time.Duration, error) {
 	id := e.containerID("run")
-	defer deleteContainer(runtime, id)
-	start := time.Now()
-	out, err := run(nil, runtime, "run", "--bundle", bundle, id)
-	return out, time.Since(start), err
-}
-
-func deleteContainer(runtime, id string) {
-	exec.Command(runtime, "delete", "--force", id).Run()
+	res, err := ocitest.RunContainer(runTimeout, runtime, bundle, id)
+	return res.Stdout, res.Wall, failure(res, err, runtime, []string{"run", "--bundle", bundle, id})
 }
 
 // learn runs `tailor learn` on a bundle with the tracer in tracerDir and
 // returns the container's stdout; the profile is written to out.
 func (e *Env) learn(runtime, bundle, tracerDir, out string) (string, error) {
 	id := e.containerID("learn")
-	defer deleteContainer(runtime, id)
+	defer ocitest.Delete(runtime, id)
 	return run(nil, e.Tailor, "learn", "--bundle", bundle, "--runtime", runtime, "--name", id,
 		"--tracer-dir", tracerDir, "-o", out, "--timeout", "4m")
 }
@@ -208,7 +100,7 @@ func (e *Env) learn(runtime, bundle, tracerDir, out string) (string, error) {
 // container's stdout. strace writes its trace to traceOut.
 func (e *Env) straceContainer(bundle, traceOut string) (string, error) {
 	id := e.containerID("strace")
-	defer deleteContainer("runc", id)
+	defer ocitest.Delete("runc", id)
 	outFile := filepath.Join(e.Work, id+".out")
 	defer os.Remove(outFile)
 	f, err := os.Create(outFile)
@@ -272,7 +164,7 @@ func (e *Env) straceContainer(bundle, traceOut string) (string, error) {
 // startDetached starts a long-running container in the background.
 func (e *Env) startDetached(runtime, bundle string) (string, error) {
 	id := e.containerID("bg")
-	e.atClose(func() { deleteContainer(runtime, id) })
+	e.atClose(func() { ocitest.Delete(runtime, id) })
 	// The container keeps the stdio it is given: no pipes, or the runtime's
 	// exit would not end our read.
 	errFile := filepath.Join(e.Work, id+".err")
@@ -285,7 +177,7 @@ func (e *Env) startDetached(runtime, bundle string) (string, error) {
 	cmd := exec.Command(runtime, "run", "--detach", "--bundle", bundle, id)
 	cmd.Stderr = f
 	if err := cmd.Run(); err != nil {
-		deleteContainer(runtime, id)
+		ocitest.Delete(runtime, id)
 		return "", fmt.Errorf("%s run --detach %s: %w: %s", runtime, bundle, err, readString(errFile))
 	}
 	return id, nil
@@ -297,7 +189,7 @@ func stopContainers(runtime string, ids []string) {
 		exec.Command(runtime, "kill", id, "KILL").Run()
 	}
 	for _, id := range ids {
-		deleteContainer(runtime, id)
+		ocitest.Delete(runtime, id)
 	}
 }
 

@@ -9,15 +9,14 @@ import (
 
 	mobyseccomp "github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
 // enforceOps are the syscalls the enforcement benchmark times: one without
 // an argument rule (getppid) and ones with (socket, clone), plus a real
 // fork for scale.
 var enforceOps = []string{"getppid", "socket", "clone", "fork"}
-
-// runcDefaultCaps is the capability set `runc spec` gives the bundles.
-var runcDefaultCaps = []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 
 // dockerDefault returns Docker's default seccomp profile for a container
 // with caps, as the OCI linux.seccomp document Docker hands the runtime.
@@ -32,7 +31,7 @@ func dockerDefault(caps []string) (*specs.LinuxSeccomp, error) {
 
 // generated learns a bundle and returns `tailor generate --format seccomp`
 // of its profile (kept at profilePath(name)).
-func (e *Env) generated(name, bundle string) ([]byte, error) {
+func (e *Env) generated(name, bundle string) (*specs.LinuxSeccomp, error) {
 	tdir := e.tracerDir("learn-" + name)
 	t, err := e.startTracer(tdir)
 	if err != nil {
@@ -48,7 +47,15 @@ func (e *Env) generated(name, bundle string) ([]byte, error) {
 	if _, err := run(nil, e.Tailor, "generate", "--format", "seccomp", "-o", sc, out); err != nil {
 		return nil, err
 	}
-	return os.ReadFile(sc)
+	data, err := os.ReadFile(sc)
+	if err != nil {
+		return nil, err
+	}
+	var filter specs.LinuxSeccomp
+	if err := json.Unmarshal(data, &filter); err != nil {
+		return nil, fmt.Errorf("tailor generate --format seccomp: %s: %w", sc, err)
+	}
+	return &filter, nil
 }
 
 // enforceArgs runs the enforcement ops: n getppid, n/2 socket and clone,
@@ -65,7 +72,7 @@ func (e *Env) stormLearnBundle() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return e.bundle("enforce-learn", bundleSpec{Rootfs: bb, ReadOnly: true, Args: enforceArgs(2000, 20, 1)})
+	return e.bundle("enforce-learn", ocitest.Config{Rootfs: bb, ReadOnly: true, Args: enforceArgs(2000, 20, 1)})
 }
 
 // benchEnforce is benchmark 4: per-syscall cost under the generated
@@ -84,25 +91,26 @@ func (e *Env) benchEnforce(r *Results) error {
 	if err != nil {
 		return fmt.Errorf("learn and generate the storm's profile: %w", err)
 	}
-	docker, err := dockerDefault(runcDefaultCaps)
+	// Docker's profile for the capabilities the bundles have: runc spec's.
+	base, err := ocitest.RuncSpec()
 	if err != nil {
 		return err
 	}
-	dockerJSON, err := json.Marshal(docker)
+	docker, err := dockerDefault(base.Process.Capabilities.Bounding)
 	if err != nil {
 		return err
 	}
 	rounds := pick(e, 5, 1)
 	bundles := map[string]string{}
 	for _, c := range []struct {
-		name string
-		doc  []byte
-	}{{"none", nil}, {"docker", dockerJSON}, {"generated", gen}} {
-		spec := bundleSpec{Rootfs: bb, ReadOnly: true, Args: enforceArgs(n, pick(e, 300, 100), rounds)}
-		if c.doc != nil {
-			spec.Options = []specOption{withSeccomp(c.doc)}
+		name   string
+		filter *specs.LinuxSeccomp
+	}{{"none", nil}, {"docker", docker}, {"generated", gen}} {
+		config := ocitest.Config{Rootfs: bb, ReadOnly: true, Args: enforceArgs(n, pick(e, 300, 100), rounds)}
+		if c.filter != nil {
+			config.Options = []ocitest.Option{ocitest.WithSeccomp(c.filter)}
 		}
-		if bundles[c.name], err = e.bundle("enforce-"+c.name, spec); err != nil {
+		if bundles[c.name], err = e.bundle("enforce-"+c.name, config); err != nil {
 			return err
 		}
 	}

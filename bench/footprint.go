@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
 // benchFootprint is benchmark 6: the tracer's resident memory and the
@@ -25,8 +27,8 @@ func (e *Env) benchFootprint(r *Results) error {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 			return err
 		}
-		bundles[i], err = e.bundle(fmt.Sprintf("footprint-%d", i), bundleSpec{Rootfs: bb, ReadOnly: true,
-			Args: []string{"/bin/sh", "-c", script}, Options: []specOption{e.withLearningHook(tdir, out)}})
+		bundles[i], err = e.bundle(fmt.Sprintf("footprint-%d", i), ocitest.Config{Rootfs: bb, ReadOnly: true,
+			Args: []string{"/bin/sh", "-c", script}, Rewrite: e.learningHook(tdir, out)})
 		if err != nil {
 			return err
 		}

@@ -6,51 +6,30 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/tailor-dev/tailor/bpf"
+	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
-// ensureCrun makes crun 1.8 work on a hybrid cgroup host (it refuses to run
-// until the hugetlb controller is mounted as v1); the mount is made only
-// when missing and undone when the run ends.
+// ensureCrun makes crun 1.8 work on a hybrid cgroup host, once per run;
+// the cgroup mount it may make is undone when the run ends.
 func (e *Env) ensureCrun() error {
 	_, err := cached(e, "crun", func() (bool, error) {
 		if _, err := exec.LookPath("crun"); err != nil {
 			return false, errors.New("crun not found on PATH: run scripts/install-prereqs.sh")
 		}
-		mounts := readString("/proc/self/mountinfo")
-		hybrid, hugetlb := false, false
-		for _, line := range strings.Split(mounts, "\n") {
-			f := strings.Fields(line)
-			if len(f) > 4 && f[4] == "/sys/fs/cgroup" && strings.Contains(line, " - tmpfs ") {
-				hybrid = true
-			}
-			if _, after, ok := strings.Cut(line, " - cgroup "); ok {
-				if g := strings.Fields(after); len(g) > 1 && contains(strings.Split(g[1], ","), "hugetlb") {
-					hugetlb = true
+		undo, err := ocitest.PrepareCrun()
+		if undo != nil {
+			e.atClose(func() {
+				if err := undo(); err != nil {
+					e.logf("%s", err)
 				}
-			}
+			})
 		}
-		if !hybrid || hugetlb {
-			return true, nil
-		}
-		dir := "/sys/fs/cgroup/hugetlb"
-		_, statErr := os.Stat(dir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return false, fmt.Errorf("crun setup: %w", err)
-		}
-		if out, err := exec.Command("mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", dir).CombinedOutput(); err != nil {
-			return false, fmt.Errorf("crun setup: mount hugetlb cgroup v1: %w: %s", err, out)
-		}
-		e.atClose(func() {
-			exec.Command("umount", dir).Run()
-			if os.IsNotExist(statErr) {
-				os.Remove(dir)
-			}
-		})
-		return true, nil
+		return err == nil, err
 	})
 	return err
 }
@@ -93,40 +72,44 @@ func (e *Env) benchHook(r *Results) error {
 	return nil
 }
 
+// profileTimeout bounds the wait for the tracer to write a round's
+// profile, so that one round's learning is over before the next starts.
+const profileTimeout = 30 * time.Second
+
 func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 	warmDir, coldDir := e.tracerDir("hook-warm-"+rt), e.tracerDir("hook-cold-"+rt)
 	warmOut := filepath.Join(e.Work, "hook-"+rt+"-warm.json")
 	coldOut := filepath.Join(e.Work, "hook-"+rt+"-cold.json")
 	args := []string{"/bin/true"}
-	plain, err := e.bundle("true-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args})
+	plain, err := e.bundle("true-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args})
 	if err != nil {
 		return err
 	}
-	warm, err := e.bundle("true-warm-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args,
-		Options: []specOption{e.withLearningHook(warmDir, warmOut)}})
+	warm, err := e.bundle("true-warm-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Rewrite: e.learningHook(warmDir, warmOut)})
 	if err != nil {
 		return err
 	}
-	cold, err := e.bundle("true-cold-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args,
-		Options: []specOption{e.withLearningHook(coldDir, coldOut)}})
+	cold, err := e.bundle("true-cold-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Rewrite: e.learningHook(coldDir, coldOut)})
 	if err != nil {
 		return err
 	}
 	// Where the added time goes: the learning filter alone, and the filter
 	// with a hook that does nothing (/bin/true).
-	filter, err := e.bundle("true-filter-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args,
-		Options: []specOption{withSeccomp(allowAll)}})
+	filter, err := e.bundle("true-filter-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Options: []ocitest.Option{ocitest.WithSeccomp(allowAll)}})
 	if err != nil {
 		return err
 	}
-	noop, err := e.bundle("true-noop-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args,
-		Options: []specOption{withSeccomp(allowAll), withHook("createRuntime", "/bin/true", "true")}})
+	noop, err := e.bundle("true-noop-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Options: []ocitest.Option{ocitest.WithSeccomp(allowAll), ocitest.WithCreateRuntimeHook(specs.Hook{Path: "/bin/true", Args: []string{"true"}})}})
 	if err != nil {
 		return err
 	}
 	// The tailor binary's own start-up, in the hook's place.
-	startup, err := e.bundle("true-startup-"+rt, bundleSpec{Rootfs: rootfs, ReadOnly: true, Args: args,
-		Options: []specOption{withSeccomp(allowAll), withHook("createRuntime", e.Tailor, "tailor", "version")}})
+	startup, err := e.bundle("true-startup-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Options: []ocitest.Option{ocitest.WithSeccomp(allowAll), ocitest.WithCreateRuntimeHook(specs.Hook{Path: e.Tailor, Args: []string{"tailor", "version"}})}})
 	if err != nil {
 		return err
 	}
@@ -156,7 +139,7 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 				v["tracer-ready-ms"] = ready
 			}
 			if err == nil {
-				err = waitFile(warmOut)
+				_, err = ocitest.WaitFile(warmOut, profileTimeout)
 			}
 			return v, err
 		}},
@@ -170,7 +153,7 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 				slowCold++
 			}
 			if err == nil {
-				err = waitFile(coldOut)
+				_, err = ocitest.WaitFile(coldOut, profileTimeout)
 			}
 			// The tracer the hook started; found by its private directory.
 			if pid, ok := findTracer(coldDir); ok {
@@ -210,17 +193,6 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 	}
 	t.rows = append(t.rows, row)
 	return nil
-}
-
-// waitFile waits for the tracer to write a profile, so that one round's
-// learning is over before the next starts.
-func waitFile(path string) error {
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(path); err == nil {
-			return nil
-		}
-	}
-	return fmt.Errorf("the tracer wrote no profile to %s within 30s", path)
 }
 
 // bpfLoadTime times loading and attaching tailor's recorder in this process

@@ -8,7 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/tailor-dev/tailor/bench/floor"
+	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
 // stormOps are the loops the overhead benchmarks time.
@@ -34,9 +37,9 @@ func pinArgs() []string {
 }
 
 // allowAll is a permissive filter like the one `tailor learn` adds.
-var allowAll = map[string]any{
-	"defaultAction": "SCMP_ACT_ALLOW",
-	"architectures": []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"},
+var allowAll = &specs.LinuxSeccomp{
+	DefaultAction: specs.ActAllow,
+	Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
 }
 
 // withFloor runs f with the empty sys_enter program attached.
@@ -92,17 +95,17 @@ func (e *Env) benchContainerStorm(r *Results) error {
 		return err
 	}
 	stormIn := func(scale int) []string { return append([]string{"/storm"}, e.stormArgs(scale)...) }
-	plain, err := e.bundle("storm-plain", bundleSpec{Rootfs: bb, ReadOnly: true, Args: stormIn(1)})
+	plain, err := e.bundle("storm-plain", ocitest.Config{Rootfs: bb, ReadOnly: true, Args: stormIn(1)})
 	if err != nil {
 		return err
 	}
-	filtered, err := e.bundle("storm-filtered", bundleSpec{Rootfs: bb, ReadOnly: true, Args: stormIn(1),
-		Options: []specOption{withSeccomp(allowAll)}})
+	filtered, err := e.bundle("storm-filtered", ocitest.Config{Rootfs: bb, ReadOnly: true, Args: stormIn(1),
+		Options: []ocitest.Option{ocitest.WithSeccomp(allowAll)}})
 	if err != nil {
 		return err
 	}
 	// strace stops the task twice per syscall: fewer iterations, same unit.
-	straced, err := e.bundle("storm-strace", bundleSpec{Rootfs: bb, ReadOnly: true, Args: stormIn(40)})
+	straced, err := e.bundle("storm-strace", ocitest.Config{Rootfs: bb, ReadOnly: true, Args: stormIn(40)})
 	if err != nil {
 		return err
 	}
@@ -194,8 +197,8 @@ func (e *Env) benchHostStorm(r *Results) error {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 			return err
 		}
-		sleepers[i], err = e.bundle("sleep-"+strconv.Itoa(i), bundleSpec{Rootfs: bb, ReadOnly: true,
-			Args: []string{"/bin/sleep", "3600"}, Options: []specOption{e.withLearningHook(tdir, out)}})
+		sleepers[i], err = e.bundle("sleep-"+strconv.Itoa(i), ocitest.Config{Rootfs: bb, ReadOnly: true,
+			Args: []string{"/bin/sleep", "3600"}, Rewrite: e.learningHook(tdir, out)})
 		if err != nil {
 			return err
 		}

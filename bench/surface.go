@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
 // report is the part of `tailor report --format json` the attack-surface
@@ -21,21 +23,6 @@ type side struct {
 	Capabilities []string `json:"capabilities"`
 }
 
-// busyboxScript is file I/O, directories, processes and pipes.
-const busyboxScript = `set -e
-echo hello > /tmp/a
-cat /tmp/a > /tmp/b
-cp /tmp/b /tmp/c
-mkdir -p /tmp/d/e
-ls -l /tmp > /tmp/ls.out
-wc -c /tmp/a
-rm -r /tmp/d
-uname -a
-id
-sha256sum /tmp/a
-sed -e s/hello/bye/ /tmp/a | tr a-z A-Z
-`
-
 // workloadProfile returns a workload's learned profile, learning it when
 // no earlier benchmark did.
 func (e *Env) workloadProfile(name string) (string, error) {
@@ -49,8 +36,8 @@ func (e *Env) workloadProfile(name string) (string, error) {
 	case "busybox":
 		var bb string
 		if bb, err = e.busybox(); err == nil {
-			b, err = e.bundle("busybox-script", bundleSpec{Rootfs: bb, ReadOnly: true, Args: []string{"/bin/sh", "-c", busyboxScript},
-				Options: []specOption{withTmpfs("/tmp")}})
+			b, err = e.bundle("busybox-script", ocitest.Config{Rootfs: bb, ReadOnly: true, Args: []string{"/bin/sh", "-c", ocitest.BusyboxScript},
+				Options: []ocitest.Option{ocitest.WithTmpfs("/tmp")}})
 		}
 	case "redis", "nginx":
 		for _, s := range servers {
@@ -76,16 +63,6 @@ func (e *Env) workloadProfile(name string) (string, error) {
 		return "", err
 	}
 	return out, nil
-}
-
-// withTmpfs mounts a tmpfs at dst (a writable directory on a read-only root).
-func withTmpfs(dst string) specOption {
-	return func(cfg map[string]any) error {
-		mounts, _ := cfg["mounts"].([]any)
-		cfg["mounts"] = append(mounts, map[string]any{"destination": dst, "type": "tmpfs", "source": "tmpfs",
-			"options": []any{"nosuid", "nodev", "mode=1777"}})
-		return nil
-	}
 }
 
 // benchSurface is benchmark 7: per workload, what the generated filter and

@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
 // server is a real workload: a server and the storm program as its load
@@ -38,8 +41,8 @@ func (e *Env) serverBundle(s server, n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return e.bundle(fmt.Sprintf("%s-%d", s.name, n), bundleSpec{Rootfs: image,
-		Args: []string{"/bin/sh", "-c", s.script(n)}, Options: []specOption{withCaps(dockerDefaultCaps)}})
+	return e.bundle(fmt.Sprintf("%s-%d", s.name, n), ocitest.Config{Rootfs: image,
+		Args: []string{"/bin/sh", "-c", s.script(n)}, Options: []ocitest.Option{ocitest.WithCaps(generator.DockerDefaultCapabilities()...)}})
 }
 
 // benchWorkloads is benchmark 3a: redis and nginx round trips, untraced vs

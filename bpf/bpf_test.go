@@ -2,17 +2,21 @@ package bpf
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/tailor-dev/tailor/profiles"
 )
 
-// TestSyscallNumbersCurrent checks that the committed syscall_nr.h is what
-// gennr makes from this libseccomp: the BPF program and the profiles agree
-// on every number.
-func TestSyscallNumbersCurrent(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "syscall_nr.h")
+// TestGeneratedHeaderCurrent checks that the committed profiles.h is what
+// gennr makes from package profiles and this libseccomp: the BPF program
+// and the profiles agree on ABIs, limits, argument rules and every syscall
+// number.
+func TestGeneratedHeaderCurrent(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "profiles.h")
 	if msg, err := exec.Command("go", "run", "./internal/gennr", "-o", out).CombinedOutput(); err != nil {
 		t.Fatalf("gennr: %v\n%s", err, msg)
 	}
@@ -20,23 +24,65 @@ func TestSyscallNumbersCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile("syscall_nr.h")
+	got, err := os.ReadFile("profiles.h")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("syscall_nr.h is stale: run `make generate`\ngot:\n%s\nwant:\n%s", got, want)
+		t.Fatalf("profiles.h is stale: run `make generate`\ngot:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestObjectMatchesProfiles checks that the committed object and its Go
+// (bpf2go's output) were built from the current profiles.h: a header
+// regenerated without `make generate` rebuilding the object fails here.
+func TestObjectMatchesProfiles(t *testing.T) {
+	abis := map[tailorAbi]profiles.ABI{
+		tailorAbiABI_X8664: profiles.ABIX8664,
+		tailorAbiABI_X86:   profiles.ABIX86,
+		tailorAbiABI_X32:   profiles.ABIX32,
+	}
+	if numABIs != len(profiles.ABIs) || len(abis) != len(profiles.ABIs) {
+		t.Errorf("the object has %d ABIs, profiles.ABIs %d", numABIs, len(profiles.ABIs))
+	}
+	for i, a := range abis {
+		if a.Index() != int(i) {
+			t.Errorf("ABI %s: index %d in the object, %d in profiles.ABIs", a, i, a.Index())
+		}
+	}
+	if tailorLimitMAX_NR != profiles.MaxSyscallNr {
+		t.Errorf("MAX_NR = %d, profiles.MaxSyscallNr = %d", tailorLimitMAX_NR, profiles.MaxSyscallNr)
+	}
+	if bits := len(tailorBitmap{}.W) * 64; bits != profiles.MaxSyscallNr {
+		t.Errorf("the syscall bitmap holds %d numbers, profiles.MaxSyscallNr = %d", bits, profiles.MaxSyscallNr)
+	}
+	if maxArgValues != profiles.MaxArgValues {
+		t.Errorf("MAX_ARG_VALUES = %d, profiles.MaxArgValues = %d", maxArgValues, profiles.MaxArgValues)
+	}
+}
+
+// TestMapSizes checks the map sizes the loader relies on, read from the
+// object itself.
+func TestMapSizes(t *testing.T) {
+	spec, err := loadTailor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	containers := spec.Maps[tailorMapContainers].MaxEntries
+	if containers == 0 {
+		t.Fatal("the containers map has no entries")
+	}
+	if got, want := spec.Maps[tailorMapSyscalls].MaxEntries, containers*uint32(numABIs); got != want {
+		t.Errorf("syscalls map: %d entries, want one bitmap per container and ABI (%d)", got, want)
+	}
+	if got := spec.Maps[tailorMapMntns].MaxEntries; got != containers {
+		t.Errorf("mntns map: %d entries, want one per container (%d)", got, containers)
 	}
 }
 
 // TestLoad loads and attaches the recorder on this kernel.
 func TestLoad(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("loading BPF needs root, and CI runs as root")
-		}
-		t.Skip("loading BPF needs root")
-	}
+	needRoot(t)
 	tr, err := Load()
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +92,9 @@ func TestLoad(t *testing.T) {
 		t.Fatal("no capability hook attached")
 	}
 	t.Logf("capability checks recorded from %s", tr.CapHook)
+	if err := tr.Register(tr.Capacity(), 4026531998, false); !errors.Is(err, ErrCapacity) {
+		t.Errorf("Register(Capacity()) = %v, want ErrCapacity", err)
+	}
 	if err := tr.Register(3, 4026531999, false); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,6 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "tailor.h"
-#include "syscall_nr.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -82,8 +81,16 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
-/* Force the event type into BTF for bpf2go. */
-const struct event *unused_event __attribute__((unused));
+/* Types only the Go loader uses, referenced so that they are in the
+ * object's BTF, where bpf2go (-type in gen.go) finds them. */
+struct go_types {
+	struct event event;
+	enum event_kind event_kind;
+	enum container_flag container_flag;
+	enum abi abi;
+	enum limit limit;
+};
+const struct go_types *unused_go_types __attribute__((unused));
 
 static __always_inline void lose(__u64 *counter)
 {
@@ -174,28 +181,38 @@ static __always_inline void record_syscall(struct task_struct *task, __u32 cid, 
 	emit(task, cid, EV_SYSCALL, abi, nr, 0);
 }
 
+/* arg is syscall argument i (0-5) as the task passed it. */
 static __always_inline __u64 arg(struct pt_regs *regs, __u8 abi, int i)
 {
 	if (abi == ABI_X86) {
 		switch (i) {
 		case 0: return (__u32)regs->bx;
 		case 1: return (__u32)regs->cx;
+		case 2: return (__u32)regs->dx;
+		case 3: return (__u32)regs->si;
+		case 4: return (__u32)regs->di;
+		case 5: return (__u32)regs->bp;
 		}
 		return 0;
 	}
 	switch (i) {
 	case 0: return regs->di;
 	case 1: return regs->si;
+	case 2: return regs->dx;
+	case 3: return regs->r10;
+	case 4: return regs->r8;
+	case 5: return regs->r9;
 	}
 	return 0;
 }
 
-#define NS_CLONE_MASK 0x7E020000ULL    /* profiles.CloneNamespaceMask */
-#define NS_MASK (NS_CLONE_MASK | 0x80) /* profiles.NamespaceMask */
+/* A rule added to profiles.ArgRules needs its branch in arg_value. */
+_Static_assert(ARG_RULES == 9, "profiles.ArgRules changed: give arg_value a branch per rule");
 
 /* arg_value computes the recorded argument value of the syscalls listed in
- * profiles.ArgRules. Keep in sync with profiles/args.go. Returns 1 when the
- * syscall has one, 0 when not, -1 when it could not be read. */
+ * profiles.ArgRules, from the argument and mask profiles.h gives for each.
+ * Returns 1 when the syscall has one, 0 when not, -1 when it could not be
+ * read. */
 static __always_inline int arg_value(struct pt_regs *regs, __u8 abi, long id, __u64 *v)
 {
 	long clone = NR_X86_64_clone, clone3 = NR_X86_64_clone3, unshare = NR_X86_64_unshare,
@@ -211,20 +228,29 @@ static __always_inline int arg_value(struct pt_regs *regs, __u8 abi, long id, __
 		prctl = NR_X32_prctl; ioctl = NR_X32_ioctl;
 	}
 	if (id == clone) {
-		*v = arg(regs, abi, 0) & NS_CLONE_MASK;
+		*v = arg(regs, abi, ARG_clone) & MASK_clone;
 	} else if (id == clone3) {
+		/* The flags are the first field of struct clone_args. */
 		__u64 flags = 0;
-		if (bpf_probe_read_user(&flags, sizeof(flags), (void *)arg(regs, abi, 0)) < 0)
+		if (bpf_probe_read_user(&flags, sizeof(flags), (void *)arg(regs, abi, ARG_clone3)) < 0)
 			return -1;
-		*v = flags & NS_MASK;
-	} else if (id == unshare || id == personality || id == prctl || id == socketcall) {
-		*v = arg(regs, abi, 0);
+		*v = flags & MASK_clone3;
+	} else if (id == unshare) {
+		*v = arg(regs, abi, ARG_unshare) & MASK_unshare;
+	} else if (id == personality) {
+		*v = arg(regs, abi, ARG_personality) & MASK_personality;
+	} else if (id == prctl) {
+		*v = arg(regs, abi, ARG_prctl) & MASK_prctl;
+	} else if (id == socketcall) {
+		*v = arg(regs, abi, ARG_socketcall) & MASK_socketcall;
 	} else if (id == setns) {
-		*v = arg(regs, abi, 1);
+		*v = arg(regs, abi, ARG_setns) & MASK_setns;
 	} else if (id == socket) {
-		*v = arg(regs, abi, 0) << 32 | (arg(regs, abi, 1) & 0xf);
+		/* profiles.SocketValue: the domain, and the type (next argument). */
+		*v = (arg(regs, abi, ARG_socket) & MASK_socket) << 32 |
+		     (arg(regs, abi, ARG_socket + 1) & SOCKET_TYPE_MASK);
 	} else if (id == ioctl) {
-		*v = arg(regs, abi, 1) & 0xffffffff;
+		*v = arg(regs, abi, ARG_ioctl) & MASK_ioctl;
 	} else {
 		return 0;
 	}

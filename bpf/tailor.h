@@ -1,25 +1,24 @@
-/* Types and limits shared by tailor.bpf.c and the Go loader (bpf/tracer.go).
- * Keep in sync with bpf/tracer.go and profiles/abi.go. */
+/* Types and limits of the recorder. The Go loader (bpf/tracer.go) uses
+ * bpf2go's Go for these types and enums (-type in gen.go) and reads map
+ * sizes from the loaded maps; what the profile model fixes (ABIs, syscall
+ * number and argument limits, argument rules) comes from profiles.h, which
+ * bpf/internal/gennr generates from package profiles. */
 #pragma once
+
+#include "profiles.h"
 
 #define MAX_CONTAINERS 1024   /* containers learned at once */
 #define MAX_TASKS 32768       /* tracked tasks, all containers */
-#define MAX_NR 1024           /* syscall numbers per ABI (profiles.MaxSyscallNr) */
 #define NR_WORDS (MAX_NR / 64)
-#define MAX_ARG_VALUES 32     /* distinct values per syscall (profiles.MaxArgValues) */
 #define MAX_ARG_ENTRIES 16384
-#define X32_SYSCALL_BIT 0x40000000
 
-/* ABI indexes: profiles.ABIs order. */
-enum tailor_abi {
-	ABI_X86_64 = 0,
-	ABI_X86 = 1,
-	ABI_X32 = 2,
-	N_ABIS = 3,
-};
+_Static_assert(MAX_NR % 64 == 0 && (NR_WORDS & (NR_WORDS - 1)) == 0,
+	       "the syscall bitmap is indexed by masking: MAX_NR / 64 must be a power of two");
 
 /* Where a container's syscalls start to count (container.flags). */
-#define BOUNDARY_EXEC 0x1 /* no seccomp filter: from the init's final execve */
+enum container_flag {
+	BOUNDARY_EXEC = 0x1, /* no seccomp filter: from the init's final execve */
+};
 
 enum event_kind {
 	EV_SYSCALL = 1,

@@ -13,6 +13,15 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type tailorAbi uint32
+
+const (
+	tailorAbiABI_X8664 tailorAbi = 0
+	tailorAbiABI_X86   tailorAbi = 1
+	tailorAbiABI_X32   tailorAbi = 2
+	tailorAbiN_ABIS    tailorAbi = 3
+)
+
 type tailorArgKey struct {
 	_     structs.HostLayout
 	Cid   uint32
@@ -44,6 +53,12 @@ type tailorContainer struct {
 	LostArgs    uint64
 }
 
+type tailorContainerFlag uint32
+
+const (
+	tailorContainerFlagBOUNDARY_EXEC tailorContainerFlag = 1
+)
+
 type tailorEvent struct {
 	_     structs.HostLayout
 	Cid   uint32
@@ -56,6 +71,21 @@ type tailorEvent struct {
 	Comm  [16]int8
 	Exe   [32]int8
 }
+
+type tailorEventKind uint32
+
+const (
+	tailorEventKindEV_SYSCALL tailorEventKind = 1
+	tailorEventKindEV_CAP     tailorEventKind = 2
+	tailorEventKindEV_ARG     tailorEventKind = 3
+)
+
+type tailorLimit uint32
+
+const (
+	tailorLimitMAX_NR         tailorLimit = 1024
+	tailorLimitMAX_ARG_VALUES tailorLimit = 32
+)
 
 type tailorTaskState struct {
 	_              structs.HostLayout
@@ -89,7 +119,7 @@ const (
 	tailorProgSchedProcessFork = "sched_process_fork"
 	tailorProgSysEnter         = "sys_enter"
 	tailorVarExecBoundaryUsers = "exec_boundary_users"
-	tailorVarUnusedEvent       = "unused_event"
+	tailorVarUnusedGoTypes     = "unused_go_types"
 )
 
 // loadTailor returns the embedded CollectionSpec for tailor.
@@ -160,7 +190,7 @@ type tailorMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tailorVariableSpecs struct {
 	ExecBoundaryUsers *ebpf.VariableSpec `ebpf:"exec_boundary_users"`
-	UnusedEvent       *ebpf.VariableSpec `ebpf:"unused_event"`
+	UnusedGoTypes     *ebpf.VariableSpec `ebpf:"unused_go_types"`
 }
 
 // tailorObjects contains all objects after they have been loaded into the kernel.
@@ -209,7 +239,7 @@ func (m *tailorMaps) Close() error {
 // It can be passed to loadTailorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tailorVariables struct {
 	ExecBoundaryUsers *ebpf.Variable `ebpf:"exec_boundary_users"`
-	UnusedEvent       *ebpf.Variable `ebpf:"unused_event"`
+	UnusedGoTypes     *ebpf.Variable `ebpf:"unused_go_types"`
 }
 
 // tailorPrograms contains all programs after they have been loaded into the kernel.

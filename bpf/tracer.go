@@ -17,20 +17,18 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 )
 
-// Limits of the kernel side. Keep in sync with bpf/tailor.h.
+// The C side's enums, as bpf2go generated them from tailor.h and profiles.h.
 const (
-	MaxContainers = 1024
-	MaxNr         = 1024
-	MaxArgValues  = 32
-	numABIs       = 3
-	boundaryExec  = 0x1
+	numABIs      = int(tailorAbiN_ABIS)
+	maxArgValues = uint32(tailorLimitMAX_ARG_VALUES)
+	boundaryExec = uint32(tailorContainerFlagBOUNDARY_EXEC)
 )
 
-// Event kinds. Keep in sync with enum event_kind in bpf/tailor.h.
+// Event kinds (Event.Kind).
 const (
-	EventSyscall = 1
-	EventCap     = 2
-	EventArg     = 3
+	EventSyscall = uint8(tailorEventKindEV_SYSCALL)
+	EventCap     = uint8(tailorEventKindEV_CAP)
+	EventArg     = uint8(tailorEventKindEV_ARG)
 )
 
 // Event is a first sighting of an item in a container.
@@ -192,13 +190,19 @@ func (t *Tracer) Close() error {
 // ErrCapacity is returned when the kernel maps have no room left.
 var ErrCapacity = errors.New("tracer is full")
 
+// Capacity is how many containers can be learned at once: the size of the
+// containers map, slots 0 to Capacity()-1.
+func (t *Tracer) Capacity() uint32 {
+	return t.objs.Containers.MaxEntries()
+}
+
 // Register starts recording container cid: tasks in mount namespace mntns
 // that join it, and (with Track) its init. execBoundary selects the
 // boundary for containers without a seccomp filter.
 func (t *Tracer) Register(cid, mntns uint32, execBoundary bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if cid >= MaxContainers {
+	if cid >= t.Capacity() {
 		return fmt.Errorf("%w: container slot %d out of range", ErrCapacity, cid)
 	}
 	c := tailorContainer{}
@@ -307,7 +311,7 @@ func (t *Tracer) Drain(cid uint32) (*Recording, error) {
 	r.LostEvents, r.LostTasks, r.LostArgs = c.LostEvents, c.LostTasks, c.LostArgs
 	for abi := range numABIs {
 		var bm tailorBitmap
-		if err := t.objs.Syscalls.Lookup(cid*numABIs+uint32(abi), &bm); err != nil {
+		if err := t.objs.Syscalls.Lookup(syscallsKey(cid, abi), &bm); err != nil {
 			return nil, fmt.Errorf("look up syscalls of container %d: %w", cid, err)
 		}
 		for w, word := range bm.W {
@@ -335,7 +339,7 @@ func (t *Tracer) Drain(cid uint32) (*Recording, error) {
 	var n uint32
 	it = t.objs.Argcount.Iterate()
 	for it.Next(&ck, &n) {
-		if ck.Cid == cid && int(ck.Abi) < numABIs && n > MaxArgValues {
+		if ck.Cid == cid && int(ck.Abi) < numABIs && n > maxArgValues {
 			r.ArgOverflow[ck.Abi][int(ck.Nr)] = true
 		}
 	}
@@ -362,14 +366,19 @@ func (t *Tracer) Free(cid uint32) error {
 	errs = append(errs, deleteWhere(t.objs.Tasks, func(_ uint32, ts tailorTaskState) bool { return ts.Cid == cid }))
 	errs = append(errs, deleteWhere(t.objs.Args, func(k tailorArgKey, _ uint8) bool { return k.Cid == cid }))
 	errs = append(errs, deleteWhere(t.objs.Argcount, func(k tailorArgcKey, _ uint32) bool { return k.Cid == cid }))
-	for abi := range uint32(numABIs) {
-		errs = append(errs, t.objs.Syscalls.Put(cid*numABIs+abi, tailorBitmap{}))
+	for abi := range numABIs {
+		errs = append(errs, t.objs.Syscalls.Put(syscallsKey(cid, abi), tailorBitmap{}))
 	}
 	errs = append(errs, t.objs.Containers.Put(cid, tailorContainer{}))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("free container %d: %w", cid, err)
 	}
 	return nil
+}
+
+// syscallsKey is the syscalls map's key of a container's ABI.
+func syscallsKey(cid uint32, abi int) uint32 {
+	return cid*uint32(numABIs) + uint32(abi)
 }
 
 func ignoreMissing(err error) error {

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"github.com/tailor-dev/tailor/internal/rootfs"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +18,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/internal/ocitest"
+	"github.com/tailor-dev/tailor/internal/rootfs"
 )
 
 // Issue 3, "enforcement proven on real workloads": each workload is learned
@@ -70,7 +70,7 @@ func probeBinary(t testing.TB) string {
 // profile is tailor's doing.
 func enforceWorkloads(t testing.TB) []workload {
 	bb := busyboxWorkload(t)
-	bb.Caps = dockerDefaultCaps
+	bb.Caps = generator.DockerDefaultCapabilities()
 	return append([]workload{bb}, serverWorkloads(t)...)
 }
 
@@ -326,7 +326,7 @@ func checkRefusals(t *testing.T, tailor, probeBin, runtime string, w workload, p
 // probe binary and a file owned by another user in its rootfs.
 func probeBundle(t *testing.T, w workload, probeBin string, args []string) *bundle {
 	t.Helper()
-	b := newBundle(t, w.Image, args, withCaps(w.Caps...))
+	b := newBundle(t, w.Image, args, ocitest.WithCaps(w.Caps...))
 	if err := rootfs.CopyFile(probeBin, filepath.Join(b.Rootfs, probePath), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func probeBundle(t *testing.T, w workload, probeBin string, args []string) *bund
 
 // checkRun runs the bundle to completion and requires the workload to have
 // succeeded and printed done.
-func checkRun(t *testing.T, runtime string, w workload, b *bundle, done string) result {
+func checkRun(t *testing.T, runtime string, w workload, b *bundle, done string) ocitest.Result {
 	t.Helper()
 	res := runContainer(t, runtime, b)
 	if res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) || !strings.Contains(res.Stdout, done) {
@@ -352,7 +352,7 @@ func checkRun(t *testing.T, runtime string, w workload, b *bundle, done string) 
 }
 
 // parseProbes maps each probe mode to its result.
-func parseProbes(res result) map[string]string {
+func parseProbes(res ocitest.Result) map[string]string {
 	out := map[string]string{}
 	for _, m := range probeLine.FindAllStringSubmatch(res.Stdout, -1) {
 		out[m[1]] = m[2]
@@ -450,7 +450,7 @@ func startContainer(t *testing.T, runtime string, b *bundle) *container {
 		close(c.exited)
 	}()
 	t.Cleanup(func() {
-		deleteContainer(runtime, c.ID)
+		ocitest.Delete(runtime, c.ID)
 		cancel()
 		<-c.exited
 	})
@@ -485,15 +485,15 @@ func pollRunning(bin, id string, exited <-chan struct{}) bool {
 }
 
 // wait waits for the container to exit and returns its output and status.
-func (c *container) wait(t *testing.T) result {
+func (c *container) wait(t *testing.T) ocitest.Result {
 	t.Helper()
 	<-c.exited
 	return c.result(t)
 }
 
-func (c *container) result(t *testing.T) result {
+func (c *container) result(t *testing.T) ocitest.Result {
 	t.Helper()
-	res := result{Stdout: c.stdout.String(), Stderr: c.stderr.String()}
+	res := ocitest.Result{Stdout: c.stdout.String(), Stderr: c.stderr.String()}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(c.err, &ee) && ee.ProcessState.Exited():

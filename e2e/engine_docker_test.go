@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
 // dockerCLI is Debian's docker client, which matches its dockerd (a newer
@@ -180,14 +182,14 @@ func (d *dockerd) stopContainerd(t testing.TB) {
 }
 
 // docker runs the client against this daemon.
-func (d *dockerd) docker(t testing.TB, args ...string) result {
+func (d *dockerd) docker(t testing.TB, args ...string) ocitest.Result {
 	t.Helper()
 	return run(t, nil, dockerCLI, append([]string{"-H", d.host}, args...)...)
 }
 
 // run runs a container of the busybox image: docker run flags, then the
 // command.
-func (d *dockerd) run(t testing.TB, flags []string, command ...string) result {
+func (d *dockerd) run(t testing.TB, flags []string, command ...string) ocitest.Result {
 	t.Helper()
 	args := append([]string{"run", "--rm", "--network", "none"}, flags...)
 	args = append(append(args, d.Image), command...)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
 // podman is a rootful podman with its own storage, run and temporary
@@ -63,14 +65,14 @@ func newPodman(t *testing.T) *podman {
 }
 
 // cmd runs podman with the private global flags.
-func (pm *podman) cmd(t testing.TB, args ...string) result {
+func (pm *podman) cmd(t testing.TB, args ...string) ocitest.Result {
 	t.Helper()
 	return run(t, nil, "podman", append(append([]string{}, pm.global...), args...)...)
 }
 
 // run runs a container of the busybox image under the runtime: podman run
 // flags, then the command.
-func (pm *podman) run(t testing.TB, runtime string, flags []string, command ...string) result {
+func (pm *podman) run(t testing.TB, runtime string, flags []string, command ...string) ocitest.Result {
 	t.Helper()
 	args := append([]string{"run", "--runtime", runtime}, podmanRunFlags...)
 	args = append(append(args, flags...), pm.Image)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/internal/ocitest"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -109,7 +109,7 @@ func TestDocker(t *testing.T) {
 	t.Run("TAILOR_PROFILE", func(t *testing.T) {
 		res := d.run(t, append(runtime, "-e", "TAILOR_PROFILE=docker"), "/bin/sh", "-c", engineWorkload+engineProbes)
 		// The wrapper grants no capability Docker did not.
-		checkEnforced(t, p, res, dockerDefaultCaps)
+		checkEnforced(t, p, res, generator.DockerDefaultCapabilities())
 	})
 	t.Run("generated flags", func(t *testing.T) {
 		res := d.run(t, generateFlags(t, path), "/bin/sh", "-c", engineWorkload+engineProbes)
@@ -150,18 +150,12 @@ func waitProfile(t testing.TB, path, tracerDir string) *profiles.Profile {
 // atomically once the container is done, and returns its content.
 func waitFile(t testing.TB, path, tracerDir string) []byte {
 	t.Helper()
-	deadline := time.Now().Add(profileTimeout)
-	for {
-		data, err := os.ReadFile(path)
-		if err == nil {
-			return data
-		}
-		if !errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(tracerDir, "tracer.log"))
-			t.Fatalf("%s was not written within %s: %v\ntracer log (tail):\n%s", path, profileTimeout, err, tail(string(log), 20))
-		}
-		time.Sleep(250 * time.Millisecond)
+	data, err := ocitest.WaitFile(path, profileTimeout)
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(tracerDir, "tracer.log"))
+		t.Fatalf("%v\ntracer log (tail):\n%s", err, tail(string(log), 20))
 	}
+	return data
 }
 
 func tail(s string, n int) string {
@@ -231,7 +225,7 @@ var capEffLine = regexp.MustCompile(`CapEff:\s+([0-9a-f]+)`)
 // (not podman's default ENOSYS), and the capability set is exactly the
 // profile's (within the engine's set, when given), so the chown that needs
 // CAP_CHOWN fails.
-func checkEnforced(t testing.TB, p *profiles.Profile, res result, engine []string) {
+func checkEnforced(t testing.TB, p *profiles.Profile, res ocitest.Result, engine []string) {
 	t.Helper()
 	if res.ExitCode != 0 || !strings.Contains(res.Stdout, engineWant) {
 		t.Fatalf("the workload failed under its profile:\n%s", res)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
 const (
@@ -131,12 +133,13 @@ func sleeper(t testing.TB) int {
 // podmanLikeFilter is a permissive seccomp filter like an engine's default:
 // with it in the bundle the recording starts when the filter is loaded, as
 // it does under podman.
-var podmanLikeFilter = map[string]any{
-	"defaultAction": "SCMP_ACT_ALLOW",
-	"architectures": []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"},
-	"syscalls": []map[string]any{
-		{"names": []string{"kexec_load"}, "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
-	},
+func podmanLikeFilter() *specs.LinuxSeccomp {
+	eperm := uint(1)
+	return &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"kexec_load"}, Action: specs.ActErrno, ErrnoRet: &eperm}},
+	}
 }
 
 // Test 8: the io.containers.trace-syscall output of a run with `tailor
@@ -147,7 +150,8 @@ func TestHookTraceSyscallSeccomp(t *testing.T) {
 	requireRoot(t)
 	bin := tailorBin(t)
 	w := busyboxWorkload(t)
-	baseline := straceSyscalls(t, w.Image, busyboxScript)
+	baseline := straceSyscalls(t, w.Image, ocitest.BusyboxScript)
+	hookTimeout := 60 // seconds
 	cases := []struct {
 		name    string
 		filter  bool
@@ -163,10 +167,11 @@ func TestHookTraceSyscallSeccomp(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			allowed := t.TempDir()
 			out := filepath.Join(allowed, "seccomp.json")
-			opts := []specOption{withAnnotation(traceAnnotation, "of:"+out),
-				withHook("createRuntime", bin, "tailor", "hook", "--allow-dir", allowed, "--tracer-dir", tracerDir())}
+			opts := []ocitest.Option{ocitest.WithAnnotation(traceAnnotation, "of:"+out),
+				ocitest.WithCreateRuntimeHook(specs.Hook{Path: bin, Timeout: &hookTimeout,
+					Args: []string{"tailor", "hook", "--allow-dir", allowed, "--tracer-dir", tracerDir()}})}
 			if tc.filter {
-				opts = append(opts, withSeccomp(podmanLikeFilter))
+				opts = append(opts, ocitest.WithSeccomp(podmanLikeFilter()))
 			}
 			res := runContainer(t, "runc", w.bundle(t, opts...))
 			if res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) {
@@ -187,11 +192,11 @@ func TestHookTraceSyscallSeccomp(t *testing.T) {
 			if !tc.enforce {
 				return
 			}
-			enforced := runContainer(t, "runc", w.bundle(t, withSeccomp(sc)))
+			enforced := runContainer(t, "runc", w.bundle(t, ocitest.WithSeccomp(sc)))
 			if enforced.ExitCode != 0 || !strings.Contains(enforced.Stdout, w.Want) {
 				t.Fatalf("workload under its learned seccomp profile:\n%s", enforced)
 			}
-			refused := newBundle(t, w.Image, []string{"/bin/sh", "-c", "mkfifo /tmp/never-made"}, withSeccomp(sc))
+			refused := newBundle(t, w.Image, []string{"/bin/sh", "-c", "mkfifo /tmp/never-made"}, ocitest.WithSeccomp(sc))
 			if res := runContainer(t, "runc", refused); res.ExitCode == 0 || !strings.Contains(res.Stderr, "Operation not permitted") {
 				t.Errorf("mkfifo (mknodat, never learned) under the learned profile: want EPERM:\n%s", res)
 			}
@@ -203,16 +208,9 @@ func TestHookTraceSyscallSeccomp(t *testing.T) {
 // does so after the container's tasks exit) and parses it.
 func readSeccompOutput(t testing.TB, path string) *specs.LinuxSeccomp {
 	t.Helper()
-	var data []byte
-	var err error
-	for i := 0; i < 600; i++ {
-		if data, err = os.ReadFile(path); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	data, err := ocitest.WaitFile(path, time.Minute)
 	if err != nil {
-		t.Fatalf("hook output never written: %v", err)
+		t.Fatalf("hook output: %v", err)
 	}
 	var sc specs.LinuxSeccomp
 	if err := json.Unmarshal(data, &sc); err != nil {

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"github.com/tailor-dev/tailor/internal/rootfs"
-
 	"bytes"
 	"context"
 	"errors"
@@ -15,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tailor-dev/tailor/internal/ocitest"
+	"github.com/tailor-dev/tailor/internal/rootfs"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -48,17 +48,17 @@ func startLearn(t testing.TB, runtime string, b *bundle) *learning {
 	}
 	t.Cleanup(func() {
 		cancel()
-		deleteContainer(runtime, l.ID)
+		ocitest.Delete(runtime, l.ID)
 	})
 	return l
 }
 
 // wait waits for the learn run to end and returns its output and exit code.
-func (l *learning) wait(t testing.TB) result {
+func (l *learning) wait(t testing.TB) ocitest.Result {
 	t.Helper()
 	err := l.cmd.Wait()
 	l.cancel()
-	res := result{Stdout: l.stdout.String(), Stderr: l.stderr.String()}
+	res := ocitest.Result{Stdout: l.stdout.String(), Stderr: l.stderr.String()}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee) && ee.ProcessState.Exited():
@@ -183,11 +183,11 @@ var runtimeSetupSyscalls = []string{
 func TestLearnBusybox(t *testing.T) {
 	requireRoot(t)
 	w := busyboxWorkload(t)
-	baseline := straceSyscalls(t, w.Image, busyboxScript)
+	baseline := straceSyscalls(t, w.Image, ocitest.BusyboxScript)
 	for _, rt := range runtimes {
 		for _, nnp := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/noNewPrivileges=%v", rt, nnp), func(t *testing.T) {
-				b := w.bundle(t, withNoNewPrivileges(nnp))
+				b := w.bundle(t, ocitest.WithNoNewPrivileges(nnp))
 				config, err := os.ReadFile(b.Config())
 				if err != nil {
 					t.Fatal(err)
@@ -288,7 +288,7 @@ func waitRunning(t testing.TB, runtime, id string) {
 func TestLearnConcurrent(t *testing.T) {
 	requireRoot(t)
 	image := filepath.Join(t.TempDir(), "rootfs")
-	if err := copyTree(busyboxRootfs(t), image); err != nil {
+	if err := rootfs.Copy(busyboxRootfs(t), image); err != nil {
 		t.Fatal(err)
 	}
 	// The strace baseline runs without the shared mount: both marks exist.
@@ -311,7 +311,7 @@ func TestLearnConcurrent(t *testing.T) {
 	shared := t.TempDir()
 	var runs = map[string]*learning{}
 	for _, name := range []string{"a", "b"} {
-		b := newBundle(t, image, []string{"/bin/sh", "-c", scripts[name]}, withBindMount(shared, "/shared"))
+		b := newBundle(t, image, []string{"/bin/sh", "-c", scripts[name]}, ocitest.WithBindMount(shared, "/shared"))
 		runs[name] = startLearn(t, "runc", b)
 	}
 	for _, name := range []string{"a", "b"} {
@@ -344,7 +344,7 @@ func TestLearnI386(t *testing.T) {
 	bin := i386Binary(t)
 	requireIA32(t, bin)
 	image := filepath.Join(t.TempDir(), "rootfs")
-	if err := copyTree(busyboxRootfs(t), image); err != nil {
+	if err := rootfs.Copy(busyboxRootfs(t), image); err != nil {
 		t.Fatal(err)
 	}
 	if err := rootfs.CopyFile(bin, filepath.Join(image, "usr/local/bin/i386-probe"), 0o755); err != nil {
@@ -392,7 +392,7 @@ func requireIA32(t testing.TB, bin string) {
 func TestLearnCapabilities(t *testing.T) {
 	requireRoot(t)
 	image := filepath.Join(t.TempDir(), "rootfs")
-	if err := copyTree(busyboxRootfs(t), image); err != nil {
+	if err := rootfs.Copy(busyboxRootfs(t), image); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(image, "srv", "theirs")
@@ -410,11 +410,11 @@ func TestLearnCapabilities(t *testing.T) {
 	for _, rt := range runtimes {
 		for _, nnp := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/noNewPrivileges=%v", rt, nnp), func(t *testing.T) {
-				granted := setOf(learnOK(t, rt, chown, chown.bundle(t, withNoNewPrivileges(nnp))).GrantedCapabilities()...)
+				granted := setOf(learnOK(t, rt, chown, chown.bundle(t, ocitest.WithNoNewPrivileges(nnp))).GrantedCapabilities()...)
 				if !granted["CAP_CHOWN"] {
 					t.Errorf("chown workload: CAP_CHOWN not granted; granted %v", sortedKeys(granted))
 				}
-				readGranted := setOf(learnOK(t, rt, read, read.bundle(t, withNoNewPrivileges(nnp))).GrantedCapabilities()...)
+				readGranted := setOf(learnOK(t, rt, read, read.bundle(t, ocitest.WithNoNewPrivileges(nnp))).GrantedCapabilities()...)
 				if readGranted["CAP_CHOWN"] {
 					t.Errorf("read-only workload: CAP_CHOWN granted")
 				}

@@ -1,13 +1,13 @@
 package e2e
 
 import (
-	"github.com/tailor-dev/tailor/internal/rootfs"
-
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/tailor-dev/tailor/internal/rootfs"
 )
 
 // The busybox rootfs is built once per run from the host's busybox-static;
@@ -22,17 +22,6 @@ func busyboxRootfs(t testing.TB) string {
 		dir := filepath.Join(runDir, "images", "busybox")
 		return dir, rootfs.Busybox(dir)
 	})
-}
-
-// copyTree copies src to dst preserving modes, owners and symlinks.
-func copyTree(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
-		return fmt.Errorf("copy %s: %w: %s", src, err, out)
-	}
-	return nil
 }
 
 var i386Once once[string]

@@ -1,12 +1,13 @@
 package e2e
 
 import (
-	"github.com/tailor-dev/tailor/internal/rootfs"
-
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/internal/ocitest"
+	"github.com/tailor-dev/tailor/internal/rootfs"
 )
 
 // Real server workloads come from Debian packages fetched with
@@ -14,18 +15,10 @@ import (
 // nothing is installed on the host. Each rootfs is busybox plus the server
 // binaries and their ldd closure.
 
-// serverPackages are the packages unpacked for the servers: the binaries
-// and the shared libraries they link that a minimal host may lack.
-var serverPackages = []string{
-	"redis-server", "redis-tools", "nginx",
-	"libjemalloc2", "liblzf1", "libssl3", "libsystemd0", "libatomic1", "libpcre2-8-0", "zlib1g",
-	"libcrypt1", "libcap2", "libgcrypt20", "liblzma5", "libzstd1", "liblz4-1", "libgpg-error0",
-}
-
 var debrootOnce once[string]
 
-// debroot downloads and unpacks serverPackages once per run and returns the
-// directory they were unpacked into.
+// debroot downloads and unpacks rootfs.ServerPackages once per run and
+// returns the directory they were unpacked into.
 func debroot(t testing.TB) string {
 	t.Helper()
 	requireRoot(t)
@@ -33,7 +26,7 @@ func debroot(t testing.TB) string {
 	return debrootOnce.get(t, func() (string, error) {
 		debs := filepath.Join(runDir, "debs")
 		root := filepath.Join(runDir, "debroot")
-		return root, rootfs.Unpack(debs, root, serverPackages)
+		return root, rootfs.Unpack(debs, root, rootfs.ServerPackages)
 	})
 }
 
@@ -49,9 +42,9 @@ type workload struct {
 }
 
 // bundle makes a fresh bundle for the workload.
-func (w workload) bundle(t testing.TB, opts ...specOption) *bundle {
+func (w workload) bundle(t testing.TB, opts ...ocitest.Option) *bundle {
 	t.Helper()
-	return newBundle(t, w.Image, w.Args, append([]specOption{withCaps(w.Caps...)}, opts...)...)
+	return newBundle(t, w.Image, w.Args, append([]ocitest.Option{ocitest.WithCaps(w.Caps...)}, opts...)...)
 }
 
 // waitFor is a shell function polling a command until it succeeds, bounded
@@ -75,19 +68,10 @@ func redisWorkload(t testing.TB) workload {
 	t.Helper()
 	image := redisOnce.get(t, func() (string, error) {
 		dir := filepath.Join(runDir, "images", "redis")
-		if err := copyTree(busyboxRootfs(t), dir); err != nil {
+		if err := rootfs.Copy(busyboxRootfs(t), dir); err != nil {
 			return "", err
 		}
-		root := debroot(t)
-		// redis-server is a symlink to redis-check-rdb, which picks its
-		// mode from argv[0]: install the binary under the server's name.
-		if err := rootfs.InstallBinary(root, "usr/bin/redis-check-rdb", dir, "usr/bin/redis-server"); err != nil {
-			return "", err
-		}
-		if err := rootfs.InstallBinary(root, "usr/bin/redis-cli", dir, "usr/bin/redis-cli"); err != nil {
-			return "", err
-		}
-		return dir, nil
+		return dir, rootfs.Redis(debroot(t), dir)
 	})
 	script := waitFor + `redis-server --save '' --appendonly no --bind 127.0.0.1 --port 6379 --daemonize no --loglevel warning &
 server=$!
@@ -101,28 +85,8 @@ wait $server || exit 13
 echo redis round trip ok
 `
 	return workload{Name: "redis", Image: image, Args: []string{"/bin/sh", "-c", script},
-		Caps: dockerDefaultCaps, Want: "redis round trip ok"}
+		Caps: generator.DockerDefaultCapabilities(), Want: "redis round trip ok"}
 }
-
-const nginxConf = `user www-data www-data;
-worker_processes 1;
-daemon off;
-pid /run/nginx.pid;
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-    access_log /var/log/nginx/access.log;
-    client_body_temp_path /var/lib/nginx/body;
-    proxy_temp_path /var/lib/nginx/proxy;
-    fastcgi_temp_path /var/lib/nginx/fastcgi;
-    uwsgi_temp_path /var/lib/nginx/uwsgi;
-    scgi_temp_path /var/lib/nginx/scgi;
-    server {
-        listen 127.0.0.1:8080;
-        root /srv/www;
-    }
-}
-`
 
 const nginxPage = "served by nginx for tailor e2e"
 
@@ -134,24 +98,10 @@ func nginxWorkload(t testing.TB) workload {
 	t.Helper()
 	image := nginxOnce.get(t, func() (string, error) {
 		dir := filepath.Join(runDir, "images", "nginx")
-		if err := copyTree(busyboxRootfs(t), dir); err != nil {
+		if err := rootfs.Copy(busyboxRootfs(t), dir); err != nil {
 			return "", err
 		}
-		if err := rootfs.InstallBinary(debroot(t), "usr/sbin/nginx", dir, "usr/sbin/nginx"); err != nil {
-			return "", err
-		}
-		for _, d := range []string{"var/log/nginx", "var/lib/nginx", "etc/nginx", "srv/www"} {
-			if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-				return "", err
-			}
-		}
-		files := map[string]string{"etc/nginx/nginx.conf": nginxConf, "srv/www/index.html": nginxPage + "\n"}
-		for name, content := range files {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-				return "", err
-			}
-		}
-		return dir, nil
+		return dir, rootfs.Nginx(debroot(t), dir, rootfs.NginxConfig{Page: nginxPage})
 	})
 	script := waitFor + `nginx -c /etc/nginx/nginx.conf &
 server=$!
@@ -164,7 +114,7 @@ wait $server || exit 13
 echo nginx round trip ok
 `
 	return workload{Name: "nginx", Image: image, Args: []string{"/bin/sh", "-c", script},
-		Caps: dockerDefaultCaps, Want: "nginx round trip ok"}
+		Caps: generator.DockerDefaultCapabilities(), Want: "nginx round trip ok"}
 }
 
 // serverWorkloads lists the real servers the enforcement tests use.

@@ -11,23 +11,22 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tailor-dev/tailor/internal/ocitest"
+	"github.com/tailor-dev/tailor/internal/rootfs"
 )
 
-// containerEnv is the environment `runc spec` gives the container process;
-// the strace baseline runs the workload with the same one.
-var containerEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}
-
-// straceSyscalls runs script with /bin/sh in a copy of rootfs on the host
+// straceSyscalls runs script with /bin/sh in a copy of image on the host
 // under `strace -f`, and returns the syscall names every process made after
 // the execve of /bin/sh: the baseline a learned profile is compared with.
 // /proc is mounted in the copy because busybox re-executes itself through
 // /proc/self/exe, as it does in a container.
-func straceSyscalls(t testing.TB, rootfs, script string) map[string]bool {
+func straceSyscalls(t testing.TB, image, script string) map[string]bool {
 	t.Helper()
 	requireRoot(t)
 	requireCommand(t, "strace", "chroot")
 	root := filepath.Join(t.TempDir(), "rootfs")
-	if err := copyTree(rootfs, root); err != nil {
+	if err := rootfs.Copy(image, root); err != nil {
 		t.Fatal(err)
 	}
 	proc := filepath.Join(root, "proc")
@@ -41,7 +40,12 @@ func straceSyscalls(t testing.TB, rootfs, script string) map[string]bool {
 	}()
 	trace := filepath.Join(t.TempDir(), "strace.out")
 	cmd := exec.Command("strace", "-f", "-qq", "-o", trace, "chroot", root, "/bin/sh", "-c", script)
-	cmd.Env = containerEnv
+	// The environment the bundles' processes get.
+	spec, err := ocitest.RuncSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = spec.Process.Env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("workload under strace: %v\n%s", err, out)
 	}

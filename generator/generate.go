@@ -1,8 +1,9 @@
 package generator
 
 import (
+	"github.com/tailor-dev/tailor/internal/enum"
+
 	"fmt"
-	"strings"
 
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -27,16 +28,7 @@ var Formats = []Format{FormatSeccomp, FormatCapabilities, FormatFlags, FormatK8s
 
 // ParseFormat checks a user's --format value.
 func ParseFormat(s string) (Format, error) {
-	for _, f := range Formats {
-		if string(f) == s {
-			return f, nil
-		}
-	}
-	var names []string
-	for _, f := range Formats {
-		names = append(names, string(f))
-	}
-	return "", fmt.Errorf("unknown format %q (use one of %s)", s, strings.Join(names, ", "))
+	return enum.Parse("format", s, Formats)
 }
 
 // Options selects and tunes a generated output.

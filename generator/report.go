@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"github.com/tailor-dev/tailor/internal/enum"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -250,12 +252,7 @@ var ReportFormats = []ReportFormat{ReportText, ReportJSON}
 
 // ParseReportFormat checks a user's --format value.
 func ParseReportFormat(s string) (ReportFormat, error) {
-	for _, f := range ReportFormats {
-		if string(f) == s {
-			return f, nil
-		}
-	}
-	return "", fmt.Errorf("unknown report format %q (use text or json)", s)
+	return enum.Parse("report format", s, ReportFormats)
 }
 
 // JSON encodes the report for machines (indented, stable).

@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"github.com/tailor-dev/tailor/internal/enum"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -39,20 +41,7 @@ var DefaultActions = []DefaultAction{DefaultErrno, DefaultENOSYS, DefaultKill, D
 
 // ParseDefaultAction checks a user's --default-action value.
 func ParseDefaultAction(s string) (DefaultAction, error) {
-	for _, a := range DefaultActions {
-		if string(a) == s {
-			return a, nil
-		}
-	}
-	return "", fmt.Errorf("unknown default action %q (use one of %s)", s, joinActions())
-}
-
-func joinActions() string {
-	var s []string
-	for _, a := range DefaultActions {
-		s = append(s, string(a))
-	}
-	return strings.Join(s, ", ")
+	return enum.Parse("default action", s, DefaultActions)
 }
 
 // oci maps the default action to the seccomp JSON's action and errno.
@@ -67,7 +56,7 @@ func (a DefaultAction) oci() (specs.LinuxSeccompAction, *uint, error) {
 	case DefaultLog:
 		return specs.ActLog, nil, nil
 	}
-	return "", nil, fmt.Errorf("unknown default action %q (use one of %s)", string(a), joinActions())
+	return "", nil, fmt.Errorf("unknown default action %q (use one of %s)", string(a), enum.Join(DefaultActions))
 }
 
 func errnoPtr(e unix.Errno) *uint {

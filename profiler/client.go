@@ -70,8 +70,8 @@ func (c *Client) call(ctx context.Context, req request, bounded bool) (*response
 	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
 		return nil, fmt.Errorf("read %s response: %w", req.Op, err)
 	}
-	if resp.Error != "" {
-		return &resp, errors.New(resp.Error)
+	if err := resp.err(); err != nil {
+		return &resp, err
 	}
 	return &resp, nil
 }
@@ -83,7 +83,7 @@ func (c *Client) Register(ctx context.Context, reg Registration) error {
 	deadline := time.Now().Add(c.Timeout)
 	for {
 		_, err := c.call(ctx, request{Op: opRegister, Registration: &reg}, true)
-		if err == nil || err.Error() != errShuttingDown.Error() || time.Now().After(deadline) {
+		if err == nil || !errors.Is(err, ErrShuttingDown) || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -2,6 +2,8 @@ package profiler
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -43,9 +45,56 @@ type request struct {
 }
 
 type response struct {
+	// Code says what kind of error Error is (see errorCodes), so that
+	// clients never compare messages.
+	Code   string  `json:"code,omitempty"`
 	Error  string  `json:"error,omitempty"`
 	Status *Status `json:"status,omitempty"`
 	Result *Result `json:"result,omitempty"`
+}
+
+// Errors the tracer answers with, by the code that carries them. Other
+// failures have no code.
+var (
+	// ErrShuttingDown refuses registrations while the tracer stops;
+	// clients retry with its successor.
+	ErrShuttingDown = errors.New("tracer is shutting down")
+	// ErrUnknownContainer answers status and wait for a container the
+	// tracer has neither tracked nor finished.
+	ErrUnknownContainer = errors.New("container is not being learned")
+	// ErrBadRequest answers a request the tracer cannot decode.
+	ErrBadRequest = errors.New("bad request")
+)
+
+var errorCodes = map[string]error{
+	"shutting-down":     ErrShuttingDown,
+	"unknown-container": ErrUnknownContainer,
+	"bad-request":       ErrBadRequest,
+}
+
+// errorResponse is the response carrying err, with its code.
+func errorResponse(err error) response {
+	for code, e := range errorCodes {
+		if errors.Is(err, e) {
+			return response{Code: code, Error: err.Error()}
+		}
+	}
+	return response{Error: err.Error()}
+}
+
+// responseError is the error a response carries, wrapping the sentinel
+// of its code.
+func (r *response) err() error {
+	if r.Error == "" && r.Code == "" {
+		return nil
+	}
+	if e, ok := errorCodes[r.Code]; ok {
+		if r.Error == e.Error() {
+			return e
+		}
+		return fmt.Errorf("%w: %s", e, r.Error)
+	}
+	return errors.New(r.Error)
 }
 
 const (

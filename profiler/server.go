@@ -24,6 +24,8 @@ type Sink func(reg Registration, p *profiles.Profile) error
 
 // Recorder is the kernel side the server drives (bpf.Tracer).
 type Recorder interface {
+	// Capacity is how many containers fit: slots 0 to Capacity()-1.
+	Capacity() uint32
 	Register(cid, mntns uint32, execBoundary bool) error
 	Track(cid uint32, pid int) error
 	Live(cid uint32) (int, error)
@@ -113,10 +115,6 @@ func (s *Server) Run(ctx context.Context, dir string) error {
 // after its runtime exited must not find a new, empty tracer.
 const DefaultLinger = 2 * time.Second
 
-// errShuttingDown refuses registrations while the tracer stops; clients
-// retry with the next tracer.
-var errShuttingDown = errors.New("tracer is shutting down")
-
 // shutdown refuses new containers, lets those being learned finish (their
 // waiters get their results) and lingers for late waiters.
 func (s *Server) shutdown() {
@@ -204,33 +202,28 @@ func (s *Server) serve(conn net.Conn) {
 	defer conn.Close()
 	var req request
 	if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&req); err != nil {
-		writeResponse(conn, response{Error: fmt.Sprintf("decode request: %v", err)})
+		writeResponse(conn, errorResponse(fmt.Errorf("%w: decode: %v", ErrBadRequest, err)))
 		return
 	}
 	var resp response
+	var err error
 	switch req.Op {
 	case opRegister:
 		if req.Registration == nil {
-			resp.Error = "register: no registration"
+			err = fmt.Errorf("%w: register without a registration", ErrBadRequest)
 			break
 		}
-		if err := s.register(*req.Registration); err != nil {
-			resp.Error = err.Error()
-		}
+		err = s.register(*req.Registration)
 	case opStatus:
-		st, err := s.status(req.ContainerID)
-		if err != nil {
-			resp.Error = err.Error()
-		}
-		resp.Status = st
+		resp.Status, err = s.status(req.ContainerID)
 	case opWait:
-		res, err := s.wait(req.ContainerID)
-		if err != nil {
-			resp.Error = err.Error()
-		}
-		resp.Result = res
+		resp.Result, err = s.wait(req.ContainerID)
 	default:
-		resp.Error = fmt.Sprintf("unknown op %q", req.Op)
+		err = fmt.Errorf("%w: unknown op %q", ErrBadRequest, req.Op)
+	}
+	if err != nil {
+		e := errorResponse(err)
+		resp.Code, resp.Error = e.Code, e.Error
 	}
 	writeResponse(conn, resp)
 }
@@ -268,7 +261,7 @@ func (s *Server) register(reg Registration) error {
 	if s.closing {
 		s.mu.Unlock()
 		unix.Close(pidfd)
-		return errShuttingDown
+		return ErrShuttingDown
 	}
 	if old, ok := s.byID[reg.ContainerID]; ok {
 		s.mu.Unlock()
@@ -302,7 +295,7 @@ func (s *Server) register(reg Registration) error {
 }
 
 func (s *Server) freeSlot() (uint32, bool) {
-	for i := uint32(0); i < bpf.MaxContainers; i++ {
+	for i := range s.Recorder.Capacity() {
 		if _, used := s.bySlot[i]; !used {
 			return i, true
 		}
@@ -434,7 +427,7 @@ func (s *Server) status(id string) (*Status, error) {
 	if r, ok := s.results[id]; ok {
 		return &Status{Syscalls: r.Syscalls, Capabilities: r.Capabilities, Done: true}, nil
 	}
-	return nil, fmt.Errorf("container %q is not being learned", id)
+	return nil, fmt.Errorf("%w: %q", ErrUnknownContainer, id)
 }
 
 func (s *Server) wait(id string) (*Result, error) {
@@ -446,7 +439,7 @@ func (s *Server) wait(id string) (*Result, error) {
 		if done {
 			return r, nil
 		}
-		return nil, fmt.Errorf("container %q is not being learned", id)
+		return nil, fmt.Errorf("%w: %q", ErrUnknownContainer, id)
 	}
 	s.mu.Unlock()
 	<-c.done

@@ -37,6 +37,7 @@ func (f *fakeRecorder) Register(cid, mntns uint32, execBoundary bool) error {
 	f.events <- bpf.Event{Container: cid, Kind: bpf.EventSyscall, ABI: 0, Nr: 0, Comm: "cat", Exe: "cat"}
 	return nil
 }
+func (f *fakeRecorder) Capacity() uint32         { return 64 }
 func (f *fakeRecorder) Track(uint32, int) error  { return nil }
 func (f *fakeRecorder) Live(uint32) (int, error) { return 0, nil }
 func (f *fakeRecorder) ReadEvent() (bpf.Event, error) {
@@ -226,8 +227,7 @@ func TestServerShutdownAnswersWaiters(t *testing.T) {
 	other.Start()
 	defer other.Process.Kill()
 	short := &Client{Dir: dir, Timeout: 200 * time.Millisecond}
-	if err := short.Register(context.Background(), Registration{ContainerID: "d", Pid: other.Process.Pid}); err == nil ||
-		!strings.Contains(err.Error(), "shutting down") {
+	if err := short.Register(context.Background(), Registration{ContainerID: "d", Pid: other.Process.Pid}); !errors.Is(err, ErrShuttingDown) {
 		t.Errorf("Register while stopping = %v, want shutting down", err)
 	}
 	res, err := c.Wait(context.Background(), "c")

@@ -13,7 +13,8 @@ import (
 // syscalls on each (and a filter must name every architecture it allows).
 type ABI string
 
-// The ABIs tailor records. Keep in sync with enum tailor_abi in bpf/tailor.h.
+// The ABIs tailor records. The BPF program's ABI indexes (enum abi in
+// bpf/profiles.h) are generated from ABIs by bpf/internal/gennr.
 const (
 	ABIX8664 ABI = "x86_64"
 	ABIX86   ABI = "x86"
@@ -149,9 +150,10 @@ func (a ABI) lookupNr(name string) (int, error) {
 }
 
 // MaxSyscallNr bounds the syscall numbers tailor records per ABI (x32
-// numbers without the x32 bit). Keep in sync with MAX_NR in bpf/tailor.h.
+// numbers without the x32 bit). It sizes the BPF program's syscall bitmap
+// (MAX_NR in the generated bpf/profiles.h).
 const MaxSyscallNr = 1024
 
 // X32SyscallBit marks x32 syscalls in the syscall number
-// (__X32_SYSCALL_BIT). Keep in sync with bpf/tailor.h.
+// (__X32_SYSCALL_BIT; X32_SYSCALL_BIT in the generated bpf/profiles.h).
 const X32SyscallBit = 0x40000000

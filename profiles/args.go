@@ -1,8 +1,10 @@
 package profiles
 
 // ArgRule describes how one syscall's argument values are recorded and
-// what they mean. The recorder (bpf/tailor.bpf.c, arg_value) and the
-// generator both follow it. Keep in sync with bpf/tailor.bpf.c.
+// what they mean. The recorder (arg_value in bpf/tailor.bpf.c) and the
+// generator both follow it: bpf/internal/gennr writes each rule's argument
+// index and mask into bpf/profiles.h, and the BPF program does not compile
+// while a rule lacks its branch there.
 type ArgRule struct {
 	// Syscall is the syscall name (the same on every ABI where it exists).
 	Syscall string
@@ -24,12 +26,13 @@ const CloneNamespaceMask uint64 = 0x7E020000
 // Namespace flags for clone3 and unshare, CLONE_NEWTIME (0x80) included.
 const NamespaceMask uint64 = CloneNamespaceMask | 0x80
 
-// SocketTypeMask strips SOCK_NONBLOCK and SOCK_CLOEXEC from socket's type.
+// SocketTypeMask strips SOCK_NONBLOCK and SOCK_CLOEXEC from socket's type
+// (SOCKET_TYPE_MASK in the generated bpf/profiles.h).
 const SocketTypeMask = 0xf
 
 // MaxArgValues is how many distinct values per syscall the recorder keeps
-// before it gives up on an argument rule (ArgValues.Overflow). Keep in sync
-// with MAX_ARG_VALUES in bpf/tailor.h.
+// before it gives up on an argument rule (ArgValues.Overflow); it is
+// MAX_ARG_VALUES in the generated bpf/profiles.h.
 const MaxArgValues = 32
 
 // ArgRules lists the syscalls whose arguments tailor records. Socket's value

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tailor-dev/tailor/hooks"
+	"github.com/tailor-dev/tailor/bundle"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -18,7 +18,7 @@ func init() {
 		UsageText: "tailor apply --bundle DIR [--default-action errno|enosys|kill|log] [--allow-incomplete] PROFILE",
 		Description: "Patches the bundle's config.json in place: linux.seccomp becomes the generated filter\n" +
 			"and process.capabilities the profile's minimal set; every other field is kept as it was.\n" +
-			"The first apply keeps the original as config.json" + hooks.BackupSuffix + ". The file is replaced\n" +
+			"The first apply keeps the original as config.json" + bundle.BackupSuffix + ". The file is replaced\n" +
 			"atomically, and left untouched when the config or the profile is invalid.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Required: true, Usage: "OCI bundle `DIR` (with config.json)"},
@@ -40,7 +40,7 @@ type applyReq struct {
 	bundle  string
 	path    string
 	profile *profiles.Profile
-	opts    hooks.ApplyOptions
+	opts    bundle.ApplyOptions
 }
 
 func applyRequest(c *cli.Context) (*applyReq, error) {
@@ -52,12 +52,12 @@ func applyRequest(c *cli.Context) (*applyReq, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &applyReq{bundle: c.String("bundle"), path: path, profile: p, opts: hooks.ApplyOptions{
+	return &applyReq{bundle: c.String("bundle"), path: path, profile: p, opts: bundle.ApplyOptions{
 		Seccomp: opts, AllowIncomplete: c.Bool("allow-incomplete")}}, nil
 }
 
 func (r *applyReq) run(stdout, stderr io.Writer) error {
-	notes, err := hooks.ApplyBundle(r.bundle, r.profile, r.opts)
+	notes, err := bundle.ApplyBundle(r.bundle, r.profile, r.opts)
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", r.path, err)
 	}
@@ -65,6 +65,6 @@ func (r *applyReq) run(stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "tailor: note: %s\n", n)
 	}
 	config := filepath.Join(r.bundle, "config.json")
-	_, err = fmt.Fprintf(stdout, "applied %s to %s (original kept in %s)\n", r.path, config, config+hooks.BackupSuffix)
+	_, err = fmt.Fprintf(stdout, "applied %s to %s (original kept in %s)\n", r.path, config, config+bundle.BackupSuffix)
 	return err
 }

@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/urfave/cli/v2"
 
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -19,20 +17,7 @@ import (
 // need root) and returns stdout, stderr and the exit code.
 func runTailor(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	app := &cli.App{Name: "tailor", Commands: commands, Writer: &stdout, ErrWriter: &stderr,
-		ExitErrHandler: func(*cli.Context, error) {}}
-	err := app.Run(append([]string{"tailor"}, args...))
-	code := 0
-	if err != nil {
-		code = exitUsage
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) {
-			code = ec.ExitCode()
-		}
-		stderr.WriteString(err.Error())
-	}
-	return stdout.String(), stderr.String(), code
+	return runCLI(t, args...)
 }
 
 func writeProfile(t *testing.T, dir string, complete bool) string {

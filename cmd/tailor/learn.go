@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"os"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/tailor-dev/tailor/hooks"
+	"github.com/tailor-dev/tailor/hook"
+	"github.com/tailor-dev/tailor/learn"
 )
 
 func init() {
@@ -16,7 +18,8 @@ func init() {
 		UsageText: "tailor learn --bundle DIR [--runtime runc|crun|PATH] [--name ID] -o PROFILE [--timeout DURATION]",
 		Description: `Runs the bundle under the runtime with the tailor hook and a permissive learning
 seccomp filter, on a copy of its config.json (the bundle is not modified), passing stdio through.
-Exit status: the container's; 125 when tailor itself failed (with a message).`,
+Exit status: the container's; 2 for bad input (a missing bundle, an invalid config.json, a
+missing output directory); 125 when tailor itself failed (with a message).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Required: true, Usage: "OCI bundle directory (with config.json)"},
 			&cli.StringFlag{Name: "runtime", Value: "runc", Usage: "OCI runtime: runc, crun or a path"},
@@ -26,25 +29,28 @@ Exit status: the container's; 125 when tailor itself failed (with a message).`,
 			tracerDirFlag,
 		},
 		Action: func(c *cli.Context) error {
-			exe, err := os.Executable()
+			runtime, err := learn.LookupRuntime(c.String("runtime"))
 			if err != nil {
-				return fail(exitTailor, err)
+				return fail(exitUsage, err)
 			}
-			opts := hooks.LearnOptions{
-				Bundle: c.String("bundle"), Runtime: c.String("runtime"), Name: c.String("name"),
-				Output: c.String("output"), Timeout: c.Duration("timeout"), Exe: exe,
-				TracerDir: c.String("tracer-dir"),
-				Tracer:    tracerClient(c.String("tracer-dir"), hooks.DefaultTracerTimeout),
-				Stdin:     os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+			dir := c.String("tracer-dir")
+			opts := learn.Options{
+				Bundle: c.String("bundle"), Runtime: runtime, Name: c.String("name"),
+				Output: c.String("output"), Timeout: c.Duration("timeout"),
+				Hook:   hook.Spec(selfExe(), []string{"tailor", "hook", "--tracer-dir", dir}),
+				Tracer: tracerClient(dir, hook.DefaultTracerTimeout),
+				Stdin:  os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 			}
 			if isTerminal(os.Stderr) {
 				opts.Progress = os.Stderr
 			}
-			code, err := hooks.Learn(c.Context, opts)
-			if err != nil {
+			code, err := learn.Run(c.Context, opts)
+			switch {
+			case errors.Is(err, learn.ErrBadInput):
+				return fail(exitUsage, err)
+			case err != nil:
 				return fail(exitTailor, err)
-			}
-			if code != 0 {
+			case code != 0:
 				return cli.Exit("", code)
 			}
 			return nil

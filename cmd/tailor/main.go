@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 
@@ -31,21 +32,15 @@ var commands []*cli.Command
 func register(c *cli.Command) { commands = append(commands, c) }
 
 func main() {
-	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
-	app := &cli.App{
-		Name:     "tailor",
-		Usage:    "learn what a container does, then enforce exactly that",
-		Commands: commands,
-		// Errors are printed once, below, with the exit code they carry.
-		ExitErrHandler: func(*cli.Context, error) {},
-		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(os.Stderr, "tailor: no command %q (see tailor --help)\n", name)
-			os.Exit(exitUsage)
-		},
-	}
-	err := app.Run(os.Args)
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run is the whole CLI: main and the tests call it. It returns the exit
+// code; errors are printed once, on stderr, with the code they carry.
+func run(args []string, stdout, stderr io.Writer) int {
+	err := newApp(stdout, stderr).Run(append(args[:1:1], permute(args[1:])...))
 	if err == nil {
-		os.Exit(exitOK)
+		return exitOK
 	}
 	code := exitUsage
 	var ec cli.ExitCoder
@@ -53,9 +48,28 @@ func main() {
 		code = ec.ExitCode()
 	}
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(os.Stderr, "tailor: %s\n", msg)
+		fmt.Fprintf(stderr, "tailor: %s\n", msg)
 	}
-	os.Exit(code)
+	return code
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
+	return &cli.App{
+		Name:      "tailor",
+		Usage:     "learn what a container does, then enforce exactly that",
+		Commands:  commands,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// Errors are printed once, by run, with the exit code they carry.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fail(exitUsage, fmt.Errorf("no command %q (see tailor --help)", c.Args().First()))
+			}
+			return cli.ShowAppHelp(c)
+		},
+	}
 }
 
 // fail wraps err with the exit code it should end the process with.

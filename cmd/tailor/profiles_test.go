@@ -3,13 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/urfave/cli/v2"
 
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -19,17 +16,7 @@ import (
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	app := &cli.App{Name: "tailor", Commands: commands, Writer: &out, ErrWriter: &errOut,
-		ExitErrHandler: func(*cli.Context, error) {}}
-	err := app.Run(append([]string{"tailor"}, args...))
-	if err != nil {
-		code = exitUsage
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) {
-			code = ec.ExitCode()
-		}
-		errOut.WriteString(err.Error())
-	}
+	code = run(append([]string{"tailor"}, args...), &out, &errOut)
 	return out.String(), errOut.String(), code
 }
 

@@ -2,13 +2,13 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tailor-dev/tailor/hooks"
-	"github.com/tailor-dev/tailor/profiles"
+	"github.com/tailor-dev/tailor/bundle"
+	"github.com/tailor-dev/tailor/hook"
+	"github.com/tailor-dev/tailor/wrapper"
 )
 
 func init() {
@@ -21,31 +21,31 @@ func init() {
      "runtimes": {"tailor": {"path": "/usr/local/bin/tailor",
                              "runtimeArgs": ["runtime", "--runtime", "runc", "--"]}}
 
-   then: docker run --runtime tailor -e ` + hooks.EnvLearn + `=web IMAGE     (learn into the store)
-         docker run --runtime tailor -e ` + hooks.EnvProfile + `=web IMAGE   (enforce it)
+   then: docker run --runtime tailor -e ` + wrapper.EnvLearn + `=web IMAGE     (learn into the store)
+         docker run --runtime tailor -e ` + wrapper.EnvProfile + `=web IMAGE   (enforce it)
 
-On create (and run) the bundle's config.json is prepared: ` + hooks.EnvLearn + ` (or the annotation
-` + hooks.AnnotationLearn + `) adds the tailor hook and the learning filter; ` + hooks.EnvProfile + ` (or
-` + hooks.AnnotationProfile + `) applies the stored profile's seccomp filter and capabilities, and a
+On create (and run) the bundle's config.json is prepared: ` + wrapper.EnvLearn + ` (or the annotation
+` + hook.AnnotationLearn + `) adds the tailor hook and the learning filter; ` + wrapper.EnvProfile + ` (or
+` + wrapper.AnnotationProfile + `) applies the stored profile's seccomp filter and capabilities, and a
 missing, invalid or incomplete profile refuses the container; a profile never grants a capability
 the engine did not. Every other command, and a container that asks for neither, passes straight
 through. The "--" ends tailor's own flags. See docs/engines.md.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "runtime", Aliases: []string{"delegate"}, Value: "runc", Usage: "the real OCI runtime: runc, crun or a path"},
-			&cli.StringFlag{Name: "store", Value: profiles.DefaultStoreDir, EnvVars: []string{"TAILOR_STORE"}, Usage: "profile store to learn into and enforce from"},
+			storeFlag(),
 			&cli.BoolFlag{Name: "allow-incomplete", Usage: "enforce profiles that lost observations while recording"},
 			&cli.BoolFlag{Name: "no-learn", Usage: "refuse learning requests (an image's environment can ask for one): enforce only"},
 			tracerDirFlag,
 		},
 		Action: func(c *cli.Context) error {
-			opts := hooks.RuntimeOptions{
+			opts := wrapper.Options{
 				Runtime: c.String("runtime"), Args: c.Args().Slice(), Store: c.String("store"),
 				Exe: selfExe(), TracerDir: c.String("tracer-dir"),
-				Apply:   hooks.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
+				Apply:   bundle.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
 				NoLearn: c.Bool("no-learn"),
 				Exec:    execRuntime, Env: os.Environ(),
 			}
-			return fail(exitTailor, hooks.RunRuntime(opts))
+			return fail(exitTailor, wrapper.Run(opts))
 		},
 	})
 }
@@ -53,15 +53,3 @@ through. The "--" ends tailor's own flags. See docs/engines.md.`,
 // execRuntime replaces this process with the real runtime (a variable for
 // tests, which must not be replaced).
 var execRuntime = syscall.Exec
-
-// selfExe is this binary's resolved path, for hooks that run it again.
-func selfExe() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return "/proc/self/exe"
-	}
-	if p, err := filepath.EvalSymlinks(exe); err == nil {
-		return p
-	}
-	return exe
-}

@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tailor-dev/tailor/bpf"
-	"github.com/tailor-dev/tailor/hooks"
+	"github.com/tailor-dev/tailor/hook"
 	"github.com/tailor-dev/tailor/profiler"
 )
 
@@ -50,6 +50,6 @@ func runTracer(ctx context.Context, dir string, idle, grace time.Duration) error
 	if idle == 0 {
 		idle = 1<<63 - 1 // run as a service: never idle out
 	}
-	s := &profiler.Server{Recorder: t, Sink: hooks.Sink, Pending: t.Pending, Idle: idle, Grace: grace}
+	s := &profiler.Server{Recorder: t, Sink: hook.Sink, Pending: t.Pending, Idle: idle, Grace: grace}
 	return s.Run(ctx, dir)
 }

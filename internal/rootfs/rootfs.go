@@ -1,7 +1,8 @@
 // Package rootfs builds the container root filesystems tailor's end-to-end
 // tests and benchmarks run: busybox from busybox-static, plus real programs
 // taken from Debian packages (apt-get download, dpkg -x: nothing is
-// installed on the host) with their shared libraries.
+// installed on the host) with their shared libraries, and the two servers
+// the workloads run, Redis and Nginx.
 package rootfs
 
 import (

@@ -1,8 +1,9 @@
 package drift
 
 import (
+	"github.com/tailor-dev/tailor/internal/enum"
+
 	"fmt"
-	"strings"
 )
 
 // FailOn is the policy that decides when a diff is drift (exit code 1).
@@ -26,16 +27,7 @@ var Policies = []FailOn{FailOnAdded, FailOnHigh, FailOnAny, FailOnNone}
 
 // ParseFailOn reads a policy name.
 func ParseFailOn(s string) (FailOn, error) {
-	for _, p := range Policies {
-		if string(p) == s {
-			return p, nil
-		}
-	}
-	var names []string
-	for _, p := range Policies {
-		names = append(names, string(p))
-	}
-	return "", fmt.Errorf("unknown policy %q (want %s)", s, strings.Join(names, ", "))
+	return enum.Parse("policy", s, Policies)
 }
 
 // Violates reports whether one change, by itself, is drift under f.

@@ -1,6 +1,8 @@
 package drift
 
 import (
+	"github.com/tailor-dev/tailor/internal/enum"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,12 +30,7 @@ var Formats = []Format{FormatText, FormatJSON, FormatMarkdown, FormatGitHub}
 
 // ParseFormat reads an output format name.
 func ParseFormat(s string) (Format, error) {
-	for _, f := range Formats {
-		if string(f) == s {
-			return f, nil
-		}
-	}
-	return "", fmt.Errorf("unknown format %q (want text, json, markdown or github)", s)
+	return enum.Parse("format", s, Formats)
 }
 
 // RenderOptions tune the output.
@@ -299,14 +296,16 @@ func renderMarkdown(w io.Writer, r *Report, v Verdict) error {
 }
 
 // ghData escapes a workflow command's message.
-func ghData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
+func ghData(s string) string { return ghDataEscaper.Replace(s) }
 
 // ghProp escapes a workflow command's property value.
-func ghProp(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
-}
+func ghProp(s string) string { return ghPropEscaper.Replace(s) }
+
+// The escapers are built once: a report can have many annotations.
+var (
+	ghDataEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	ghPropEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+)
 
 // renderGitHub writes one annotation per addition on CURRENT (an error
 // when it fails the check, else a warning), one notice per group of

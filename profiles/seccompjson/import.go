@@ -3,6 +3,7 @@ package seccompjson
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -63,7 +64,7 @@ func Import(data []byte, opts Options) (*Result, error) {
 	if err := profiles.DecodeStrict(data, &doc); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	im := &importer{data: data, opts: opts, caps: map[string]bool{}, noted: map[string]bool{},
+	im := &importer{data: data, opts: opts, caps: map[string]bool{}, noted: map[pendingNote]bool{},
 		states: map[profiles.ABI]map[string]*state{}}
 	for _, c := range opts.Caps {
 		if err := checkCap(c); err != nil {
@@ -75,7 +76,7 @@ func Import(data []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Profile: p, Notes: im.notes}, nil
+	return &Result{Profile: p, Notes: im.locatedNotes()}, nil
 }
 
 func checkCap(name string) error {
@@ -91,21 +92,38 @@ func checkCap(name string) error {
 
 // state is what the rules say about one syscall on one ABI.
 type state struct {
-	any      bool // allowed with any argument
-	values   []uint64
+	any bool // allowed with any argument
+	// values is a set: rules may repeat values (a socket range stands for
+	// up to 1024), and a list would grow with every repetition.
+	values map[uint64]bool
+	// applied is the argument conditions (argsKey) already added to
+	// values: a repeated rule adds nothing, and is not expanded again.
+	applied  map[string]bool
 	denied   bool // refused whatever the arguments
 	deniedIf bool // refused with some arguments
 }
 
+func argsKey(args []specs.LinuxSeccompArg) string { return fmt.Sprint(args) }
+
 type importer struct {
-	data   []byte
-	opts   Options
-	caps   map[string]bool
-	notes  []string
-	noted  map[string]bool
-	abis   []profiles.ABI
-	states map[profiles.ABI]map[string]*state
+	data  []byte
+	opts  Options
+	caps  map[string]bool
+	notes []pendingNote
+	noted map[pendingNote]bool
+	// unknown counts the unknown syscall names skipped.
+	unknown int
+	abis    []profiles.ABI
+	states  map[profiles.ABI]map[string]*state
 }
+
+// pendingNote is a note whose position in the document is not looked up
+// yet: locatedNotes finds every note's position in one pass.
+type pendingNote struct{ path, text string }
+
+// maxUnknownNotes is how many unknown syscall names get a note of their
+// own; the rest are counted in one.
+const maxUnknownNotes = 20
 
 func (im *importer) bad(path, format string, a ...any) error {
 	pe := &profiles.PathError{Path: path, Err: fmt.Errorf(format, a...)}
@@ -113,15 +131,40 @@ func (im *importer) bad(path, format string, a ...any) error {
 }
 
 func (im *importer) note(path, format string, a ...any) {
-	text := fmt.Sprintf(format, a...)
-	if path != "" {
-		pe := &profiles.PathError{Path: path, Err: errors.New(text)}
-		text = profiles.Locate(im.data, pe).Error()
+	n := pendingNote{path: path, text: fmt.Sprintf(format, a...)}
+	if !im.noted[n] {
+		im.noted[n] = true
+		im.notes = append(im.notes, n)
 	}
-	if !im.noted[text] {
-		im.noted[text] = true
-		im.notes = append(im.notes, text)
+}
+
+// locatedNotes is the notes' text, each with the line and column of its
+// path: the document is read once for all of them.
+func (im *importer) locatedNotes() []string {
+	if im.unknown > maxUnknownNotes {
+		im.note("", "%d more unknown syscall names skipped (libseccomp %s does not know them)",
+			im.unknown-maxUnknownNotes, libseccompVersion())
 	}
+	var paths []string
+	for _, n := range im.notes {
+		if n.path != "" {
+			paths = append(paths, n.path)
+		}
+	}
+	pos := profiles.Positions(im.data, paths...)
+	var out []string
+	for _, n := range im.notes {
+		if n.path == "" {
+			out = append(out, n.text)
+			continue
+		}
+		pe := &profiles.PathError{Path: n.path, Err: errors.New(n.text)}
+		if at, ok := pos[n.path]; ok {
+			pe.Line, pe.Column = at.Line, at.Column
+		}
+		out = append(out, pe.Error())
+	}
+	return out
 }
 
 func (im *importer) run(doc *mobyseccomp.Seccomp) (*profiles.Profile, error) {
@@ -290,7 +333,9 @@ func (im *importer) rule(path string, r *mobyseccomp.Syscall) (conditional bool,
 			if im.opts.Strict {
 				return false, im.bad(namePath, "unknown syscall %q (libseccomp %s does not know it)", name, libseccompVersion())
 			}
-			im.note(namePath, "unknown syscall %q skipped: libseccomp %s does not know it (runc and crun skip it too)", name, libseccompVersion())
+			if im.unknown++; im.unknown <= maxUnknownNotes {
+				im.note(namePath, "unknown syscall %q skipped: libseccomp %s does not know it (runc and crun skip it too)", name, libseccompVersion())
+			}
 			continue
 		}
 		if applies {
@@ -384,13 +429,23 @@ func (im *importer) apply(path, name string, allow bool, args []specs.LinuxSecco
 				im.note(path+".args", "%s is allowed only with some arguments, which tailor does not record: counted as allowed", name)
 				continue
 			}
+			key := argsKey(args)
+			if st.applied[key] {
+				continue
+			}
 			values, ok := ruleValues(rule, args)
 			if !ok {
 				st.any = true
 				im.note(path+".args", "%s's argument rule is not one of tailor's shapes: counted as allowed with any %s", name, rule.Meaning)
 				continue
 			}
-			st.values = append(st.values, values...)
+			if st.values == nil {
+				st.values, st.applied = map[uint64]bool{}, map[string]bool{}
+			}
+			st.applied[key] = true
+			for _, v := range values {
+				st.values[v] = true
+			}
 		}
 	}
 }
@@ -421,7 +476,7 @@ func (im *importer) allowed(abi profiles.ABI, allowDefault bool) profiles.ABISys
 		}
 		s := profiles.Syscall{Name: name}
 		if _, hasRule := profiles.ArgRuleFor(name); hasRule && !st.any && !allowDefault {
-			s.Args = &profiles.ArgValues{Values: st.values}
+			s.Args = &profiles.ArgValues{Values: slices.Sorted(maps.Keys(st.values))}
 		}
 		if st.deniedIf {
 			s.Args = nil
@@ -431,10 +486,6 @@ func (im *importer) allowed(abi profiles.ABI, allowDefault bool) profiles.ABISys
 	}
 	return out
 }
-
-// maxSyscallNr bounds the syscall numbers probed for an ABI's full table
-// (x32's own calls end near 550).
-const maxSyscallNr = 1024
 
 var syscallTables sync.Map // profiles.ABI -> *syscallTable
 
@@ -450,7 +501,9 @@ func table(abi profiles.ABI) *syscallTable {
 		return v.(*syscallTable)
 	}
 	t := &syscallTable{set: map[string]bool{}}
-	for nr := range maxSyscallNr {
+	// profiles.MaxSyscallNr bounds every ABI's numbers (x32's own calls
+	// end near 550).
+	for nr := range profiles.MaxSyscallNr {
 		name, err := abi.SyscallName(nr)
 		if err != nil || t.set[name] {
 			continue

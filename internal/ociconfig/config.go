@@ -1,0 +1,500 @@
+package ociconfig
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Limits of the config.json documents tailor edits. runc's own spec is
+// about 3 KB and a large Kubernetes pod's a few hundred; the limits only
+// keep a hostile document from costing the host time or memory.
+const (
+	// MaxSize is the largest config.json tailor reads, in bytes.
+	MaxSize = 8 << 20
+	// MaxDepth is the deepest nesting of objects and arrays it takes.
+	MaxDepth = 64
+)
+
+// ErrInvalid marks a config.json that tailor refuses to edit.
+var ErrInvalid = errors.New("invalid OCI config")
+
+// Config is an OCI config.json, edited in place: each edit replaces or
+// inserts one value and keeps every other byte of the document as it was,
+// so fields tailor does not own (numbers up to 2^64-1, unknown fields, key
+// order, indentation) survive exactly. It is the one place that rewrites
+// a bundle's config.
+type Config struct {
+	data   []byte
+	root   *node
+	indent string // the document's indentation unit; "" when on one line
+}
+
+// lookup finds key in object n, at where in the document: exactly in a
+// map, else as Go's decoder (and so runc) would, ignoring case. Parse made
+// sure that no two keys of a struct-typed object fold to the same one.
+func (n *node) lookup(key, where string) *node {
+	if v := n.get(key); v != nil || mapFields[strings.ToLower(where)] {
+		return v
+	}
+	for _, m := range n.members {
+		if strings.EqualFold(m.key, key) {
+			return m.value
+		}
+	}
+	return nil
+}
+
+// mapFields are the runtime-spec fields that decode into Go maps: their
+// keys are data, matched exactly. Every other object decodes into a struct,
+// whose fields Go's decoder (and so runc's) matches case-insensitively.
+var mapFields = map[string]bool{
+	"annotations":             true,
+	"linux.sysctl":            true,
+	"linux.resources.unified": true,
+}
+
+// Parse checks that data is an OCI config tailor can edit: at most
+// MaxSize bytes and MaxDepth levels, valid JSON whose fields
+// have runtime-spec's types, an object at the top, no key twice in an
+// object, and no two keys of a struct-typed object equal under case
+// folding (runc would take the last: `"Linux": {"seccomp": null}` after
+// "linux" would unset the filter tailor wrote).
+func Parse(data []byte) (*Config, error) {
+	bad := func(err error) (*Config, error) { return nil, fmt.Errorf("%w: %w", ErrInvalid, err) }
+	if len(data) > MaxSize {
+		return bad(fmt.Errorf("%d bytes, more than the %d tailor reads", len(data), MaxSize))
+	}
+	c := &Config{}
+	if err := c.reset(data); err != nil {
+		return bad(err)
+	}
+	if c.root.kind != '{' {
+		return bad(errors.New("the document is not a JSON object"))
+	}
+	if err := foldedDuplicates(data, c.root, ""); err != nil {
+		return bad(err)
+	}
+	// Types are checked against runtime-spec (a process.args that is not
+	// a list is refused); unknown fields are fine, they are kept.
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return bad(err)
+	}
+	return c, nil
+}
+
+func (c *Config) reset(data []byte) error {
+	root, err := parseTree(data, MaxDepth)
+	if err != nil {
+		return err
+	}
+	c.data, c.root = data, root
+	c.indent, _ = detectIndent(data)
+	return nil
+}
+
+func foldedDuplicates(data []byte, n *node, path string) error {
+	switch n.kind {
+	case '{':
+		if !mapFields[strings.ToLower(path)] {
+			seen := map[string]string{}
+			for _, m := range n.members {
+				k := strings.ToLower(m.key)
+				if prev, ok := seen[k]; ok {
+					return fmt.Errorf("%s: keys %q and %q differ only in case: runc would take the last one; keep one", describe(path), prev, m.key)
+				}
+				seen[k] = m.key
+			}
+		}
+		for _, m := range n.members {
+			if err := foldedDuplicates(data, m.value, join(path, m.key)); err != nil {
+				return err
+			}
+		}
+	case '[':
+		for _, e := range n.elems {
+			if err := foldedDuplicates(data, e, path+"[]"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Bytes is the document as edited.
+func (c *Config) Bytes() []byte { return c.data }
+
+// Spec decodes the document as it is now.
+func (c *Config) Spec() (*specs.Spec, error) {
+	var spec specs.Spec
+	if err := json.Unmarshal(c.data, &spec); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return &spec, nil
+}
+
+// Get returns the value at path (object keys and array indexes) as
+// written, or nil when there is none.
+func (c *Config) Get(path ...any) json.RawMessage {
+	n := c.root
+	where := ""
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			if n.kind != '{' {
+				return nil
+			}
+			n, where = n.lookup(p, where), join(where, p)
+		case int:
+			if n.kind != '[' || p < 0 || p >= len(n.elems) {
+				return nil
+			}
+			n, where = n.elems[p], where+"[]"
+		}
+		if n == nil {
+			return nil
+		}
+	}
+	return json.RawMessage(c.data[n.start:n.end])
+}
+
+// Keys lists the keys of the object at path in document order.
+func (c *Config) Keys(path ...any) []string {
+	n, i, err := c.walk(path)
+	if err != nil || i < len(path) || n.kind != '{' {
+		return nil
+	}
+	keys := make([]string, len(n.members))
+	for j, m := range n.members {
+		keys[j] = m.key
+	}
+	return keys
+}
+
+// IsSet reports whether path holds a value other than null.
+func (c *Config) IsSet(path ...any) bool {
+	v := c.Get(path...)
+	return v != nil && string(v) != "null"
+}
+
+// Set writes value (encoded as JSON; a json.RawMessage is taken as it is)
+// at path, replacing what is there. Objects missing along the path (or
+// null) are created; an array element must exist.
+func (c *Config) Set(value any, path ...any) error {
+	if len(path) == 0 {
+		return errors.New("set: empty path")
+	}
+	n, i, err := c.walk(path)
+	if err != nil {
+		return err
+	}
+	rest := path[i:]
+	if len(rest) == 0 {
+		return c.replace(n, value)
+	}
+	if n.kind != '{' {
+		return fmt.Errorf("%w: %s is not an object", ErrInvalid, pathString(path[:i]))
+	}
+	key, ok := rest[0].(string)
+	if !ok {
+		return fmt.Errorf("set %s: no element %v", pathString(path), rest[0])
+	}
+	for j := len(rest) - 1; j > 0; j-- {
+		k, ok := rest[j].(string)
+		if !ok {
+			return fmt.Errorf("set %s: no element %v", pathString(path), rest[j])
+		}
+		value = map[string]any{k: value}
+	}
+	return c.insertMember(n, key, value)
+}
+
+// Append adds value at the end of the array at path, creating the array
+// (and objects on the way) when missing or null.
+func (c *Config) Append(value any, path ...any) error {
+	n, i, err := c.walk(path)
+	if err != nil {
+		return err
+	}
+	if i < len(path) || n.isNull(c.data) {
+		return c.Set([]any{value}, path...)
+	}
+	if n.kind != '[' {
+		return fmt.Errorf("%w: %s is not an array", ErrInvalid, pathString(path))
+	}
+	enc, err := c.encode(value, c.lineIndent(n.start)+c.indent)
+	if err != nil {
+		return err
+	}
+	if len(n.elems) == 0 {
+		return c.fillEmpty(n, enc)
+	}
+	last := n.elems[len(n.elems)-1]
+	sep := c.leadingSpace(last.start)
+	return c.splice(last.end, last.end, ","+sep+string(enc))
+}
+
+// walk follows path as far as it exists, treating a null as missing: it
+// returns the deepest node reached and how many elements of path it took.
+func (c *Config) walk(path []any) (*node, int, error) {
+	n := c.root
+	where := ""
+	for i, p := range path {
+		var next *node
+		switch p := p.(type) {
+		case string:
+			if n.kind != '{' {
+				return nil, 0, fmt.Errorf("%w: %s is not an object", ErrInvalid, pathString(path[:i]))
+			}
+			next, where = n.lookup(p, where), join(where, p)
+		case int:
+			if n.kind != '[' || p < 0 || p >= len(n.elems) {
+				return nil, 0, fmt.Errorf("%w: %s has no element %d", ErrInvalid, pathString(path[:i]), p)
+			}
+			next, where = n.elems[p], where+"[]"
+		default:
+			return nil, 0, fmt.Errorf("path element %v is neither a key nor an index", p)
+		}
+		if next != nil && i < len(path)-1 && next.isNull(c.data) {
+			_, ok := p.(string)
+			if !ok {
+				return nil, 0, fmt.Errorf("%w: %s is null", ErrInvalid, pathString(path[:i+1]))
+			}
+			// A null on the way is replaced by the object to create.
+			return n, i, c.dropNull(n, next)
+		}
+		if next == nil {
+			return n, i, nil
+		}
+		n = next
+	}
+	return n, len(path), nil
+}
+
+// dropNull removes the member of object n whose value is null, so that
+// the caller's insert creates key anew.
+func (c *Config) dropNull(n, null *node) error {
+	idx := -1
+	for i, m := range n.members {
+		if m.value == null {
+			idx = i
+		}
+	}
+	m := n.members[idx]
+	start, end := m.keyStart, m.value.end
+	switch {
+	case idx > 0: // take the comma before it
+		start = n.members[idx-1].value.end
+	case len(n.members) > 1: // the first: take up to the next key
+		end = n.members[1].keyStart
+	}
+	if err := c.splice(start, end, ""); err != nil {
+		return err
+	}
+	// The tree was rebuilt: find n again by its position.
+	*n = *c.nodeAt(n.start)
+	return nil
+}
+
+func (c *Config) nodeAt(start int) *node {
+	var find func(*node) *node
+	find = func(x *node) *node {
+		if x.start == start {
+			return x
+		}
+		for _, m := range x.members {
+			if m.value.start <= start && start < m.value.end {
+				return find(m.value)
+			}
+		}
+		for _, e := range x.elems {
+			if e.start <= start && start < e.end {
+				return find(e)
+			}
+		}
+		return nil
+	}
+	return find(c.root)
+}
+
+func (c *Config) replace(n *node, value any) error {
+	enc, err := c.encode(value, c.lineIndent(n.start))
+	if err != nil {
+		return err
+	}
+	if !c.ownLine(n.start) && c.indent != "" {
+		// An inline value (`"seccomp": {...}` on a line shared with other
+		// keys) stays inline.
+		enc, err = c.encode(value, "")
+		if err != nil {
+			return err
+		}
+		enc = compact(enc)
+	}
+	return c.splice(n.start, n.end, string(enc))
+}
+
+func (c *Config) insertMember(obj *node, key string, value any) error {
+	k, _ := json.Marshal(key)
+	if len(obj.members) == 0 {
+		enc, err := c.encode(value, c.lineIndent(obj.start)+c.indent)
+		if err != nil {
+			return err
+		}
+		colon := ":"
+		if c.indent != "" {
+			colon = ": "
+		}
+		return c.fillEmpty(obj, append(append(k, colon...), enc...))
+	}
+	last := obj.members[len(obj.members)-1]
+	sep := c.leadingSpace(last.keyStart)
+	colon := string(c.data[last.keyEnd:last.value.start])
+	if strings.TrimSpace(colon) != ":" {
+		colon = ": "
+	}
+	prefix := ""
+	if strings.Contains(sep, "\n") {
+		prefix = sep[strings.LastIndexByte(sep, '\n')+1:]
+	}
+	enc, err := c.encode(value, prefix)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(sep, "\n") {
+		enc = compact(enc)
+	}
+	return c.splice(last.value.end, last.value.end, ","+sep+string(k)+colon+string(enc))
+}
+
+// fillEmpty writes inner between the brackets of the empty object or
+// array n, on its own line when the document is indented.
+func (c *Config) fillEmpty(n *node, inner []byte) error {
+	if c.indent == "" {
+		return c.splice(n.start+1, n.end-1, string(inner))
+	}
+	outer := c.lineIndent(n.start)
+	return c.splice(n.start+1, n.end-1, "\n"+outer+c.indent+string(inner)+"\n"+outer)
+}
+
+// encode marshals v for a place whose line is indented by prefix.
+func (c *Config) encode(v any, prefix string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if c.indent != "" {
+		enc.SetIndent(prefix, c.indent)
+	}
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode config value: %w", err)
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+func compact(b []byte) []byte {
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		return b
+	}
+	return out.Bytes()
+}
+
+// leadingSpace is the whitespace before offset back to the previous
+// structural byte ("{", "[" or ","): the separator the document uses.
+func (c *Config) leadingSpace(off int) string {
+	i := off
+	for i > 0 && strings.IndexByte(" \t\r\n", c.data[i-1]) >= 0 {
+		i--
+	}
+	return string(c.data[i:off])
+}
+
+// lineIndent is the whitespace that starts the line holding offset.
+func (c *Config) lineIndent(off int) string {
+	start := bytes.LastIndexByte(c.data[:off], '\n') + 1
+	end := start
+	for end < len(c.data) && (c.data[end] == ' ' || c.data[end] == '\t') {
+		end++
+	}
+	return string(c.data[start:end])
+}
+
+// ownLine reports whether the member or value at offset starts its line
+// (only its key, or whitespace, stands before it).
+func (c *Config) ownLine(off int) bool {
+	start := bytes.LastIndexByte(c.data[:off], '\n') + 1
+	before := strings.TrimSpace(string(c.data[start:off]))
+	if before == "" {
+		return true
+	}
+	// `"key": ` before the value
+	if strings.HasSuffix(before, ":") {
+		var k string
+		return json.Unmarshal([]byte(strings.TrimSpace(strings.TrimSuffix(before, ":"))), &k) == nil
+	}
+	return false
+}
+
+// splice replaces data[start:end] with s and rebuilds the tree; the
+// document stays valid, or the edit is refused.
+func (c *Config) splice(start, end int, s string) error {
+	data := make([]byte, 0, len(c.data)-(end-start)+len(s))
+	data = append(data, c.data[:start]...)
+	data = append(data, s...)
+	data = append(data, c.data[end:]...)
+	if len(data) > MaxSize {
+		return fmt.Errorf("%w: the edited config would be %d bytes, more than %d", ErrInvalid, len(data), MaxSize)
+	}
+	old := c.data
+	if err := c.reset(data); err != nil {
+		c.reset(old)
+		return fmt.Errorf("edit config: %w", err)
+	}
+	return nil
+}
+
+func pathString(path []any) string {
+	var b strings.Builder
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(p)
+		case int:
+			fmt.Fprintf(&b, "[%d]", p)
+		}
+	}
+	if b.Len() == 0 {
+		return "the document"
+	}
+	return b.String()
+}
+
+// detectIndent finds the document's indentation unit from its second line:
+// tabs as runc spec writes them, or n spaces.
+func detectIndent(doc []byte) (string, bool) {
+	trimmed := bytes.TrimSpace(doc)
+	i := bytes.IndexByte(trimmed, '\n')
+	if i < 0 {
+		return "", false
+	}
+	line := trimmed[i+1:]
+	n := 0
+	for n < len(line) && (line[n] == ' ' || line[n] == '\t') {
+		n++
+	}
+	switch {
+	case n == 0:
+		return "", false
+	case line[0] == '\t':
+		return "\t", true
+	}
+	return strings.Repeat(" ", n), true
+}

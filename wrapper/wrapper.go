@@ -1,0 +1,360 @@
+package wrapper
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tailor-dev/tailor/bundle"
+	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/hook"
+	"github.com/tailor-dev/tailor/internal/ociconfig"
+	"github.com/tailor-dev/tailor/profiles"
+)
+
+// Environment variables a container sets to be learned or enforced by the
+// runtime wrapper: engines that pass no annotations (Docker 20.10) still
+// pass the container's environment into config.json.
+const (
+	// EnvLearn names the profile to learn the container into.
+	EnvLearn = "TAILOR_LEARN"
+	// EnvProfile names the stored profile to enforce on the container.
+	EnvProfile = "TAILOR_PROFILE"
+	// AnnotationProfile is EnvProfile for engines that pass annotations.
+	AnnotationProfile = "dev.tailor.profile"
+)
+
+// ErrRuntime marks the wrapper refusing a container (as opposed to the
+// real runtime's own failures, which it reports itself).
+var ErrRuntime = errors.New("tailor runtime")
+
+// Options configure `tailor runtime`, the OCI runtime wrapper.
+type Options struct {
+	// Runtime is the real runtime: runc, crun or a path.
+	Runtime string
+	// Args are the runtime arguments exactly as the engine passed them.
+	Args []string
+	// Store is the profile store for learning and enforcing.
+	Store string
+	// Exe is the tailor binary the learning hook runs.
+	Exe string
+	// TracerDir is passed to the learning hook.
+	TracerDir string
+	// Apply tunes how a profile is enforced (see bundle.ApplyProfile).
+	Apply bundle.ApplyOptions
+	// NoLearn refuses learning requests: a container's environment comes
+	// from its image too, and a learning run replaces the stored profile
+	// of that name. Daemons that only enforce set it and register a second
+	// runtime for learning.
+	NoLearn bool
+	// Exec replaces this process with the runtime (syscall.Exec); it
+	// returns only on failure.
+	Exec func(path string, argv []string, env []string) error
+	Env  []string
+}
+
+// Run prepares the bundle when the runtime is asked to create a
+// container (learning or enforcement, as the container's environment or
+// annotations ask), then execs the real runtime with the original
+// arguments. Every other command passes straight through. When the
+// container is refused, the reason also goes to the runtime's --log file,
+// which is where containerd (and so Docker) looks for it.
+func Run(o Options) error {
+	inv := parseRuntimeArgs(o.Args)
+	runtime, err := lookPath(o.Runtime)
+	if err != nil {
+		return inv.logError(fmt.Errorf("%w: %w", ErrRuntime, err))
+	}
+	if inv.ambiguous(o.Args) {
+		return inv.logError(fmt.Errorf("%w: cannot tell the runtime command in %q (%q is none; an unknown flag with a value before it?): refusing rather than creating a container unprepared",
+			ErrRuntime, o.Args, inv.Command))
+	}
+	if inv.Command == "create" || inv.Command == "run" {
+		if err := prepareBundle(inv, o); err != nil {
+			return inv.logError(fmt.Errorf("%w: %w", ErrRuntime, err))
+		}
+	}
+	argv := append([]string{filepath.Base(runtime)}, o.Args...)
+	if err := o.Exec(runtime, argv, o.Env); err != nil {
+		return inv.logError(fmt.Errorf("%w: exec %s: %w", ErrRuntime, runtime, err))
+	}
+	return nil
+}
+
+func lookPath(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("--runtime %s: %w (install it, or give its path)", name, err)
+	}
+	return p, nil
+}
+
+// runtimeRequest is what the wrapper needs from an engine's invocation.
+type runtimeRequest struct {
+	Command   string
+	Bundle    string // --bundle of create/run ("" means the working directory)
+	Log       string // global --log
+	LogFormat string // global --log-format
+}
+
+// valueFlags are the runc and crun flags (without dashes) that take a
+// separate value; other flags are taken as booleans. An unknown flag with
+// a separate value would be taken for the command: see ambiguous.
+var valueFlags = map[string]bool{
+	// global
+	"root": true, "log": true, "log-format": true, "log-level": true, "criu": true,
+	"rootless": true, "cgroup-manager": true,
+	// create and run
+	"bundle": true, "b": true, "console-socket": true, "pid-file": true, "preserve-fds": true,
+}
+
+// parseRuntimeArgs finds the command, its bundle and the log settings in a
+// runc-style command line: global flags, command, command flags, id. Flags
+// may have one dash or two, and their value after "=" or as the next
+// argument.
+func parseRuntimeArgs(args []string) runtimeRequest {
+	var r runtimeRequest
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || a == "-" {
+			continue
+		}
+		if !strings.HasPrefix(a, "-") {
+			if r.Command == "" {
+				r.Command = a
+			} // else the container id
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !hasValue && valueFlags[name] && i+1 < len(args) {
+			i++
+			value, hasValue = args[i], true
+		}
+		if !hasValue {
+			continue
+		}
+		switch {
+		case r.Command == "" && name == "log":
+			r.Log = value
+		case r.Command == "" && name == "log-format":
+			r.LogFormat = value
+		case r.Command != "" && (name == "bundle" || name == "b"):
+			r.Bundle = value
+		}
+	}
+	return r
+}
+
+// runtimeCommands are runc's and crun's commands.
+var runtimeCommands = map[string]bool{
+	"checkpoint": true, "create": true, "delete": true, "events": true, "exec": true, "features": true,
+	"help": true, "init": true, "kill": true, "list": true, "pause": true, "ps": true, "restore": true,
+	"resume": true, "run": true, "spec": true, "start": true, "state": true, "update": true,
+}
+
+// ambiguous reports whether the command line may be a create the parser
+// did not recognise (an unknown command followed by "create" or "run"):
+// passing it through could start a container without its profile.
+func (r runtimeRequest) ambiguous(args []string) bool {
+	if r.Command == "" || runtimeCommands[r.Command] {
+		return false
+	}
+	return slices.Contains(args, "create") || slices.Contains(args, "run")
+}
+
+func (r runtimeRequest) bundleDir() string {
+	if r.Bundle != "" {
+		return r.Bundle
+	}
+	return "."
+}
+
+// logError appends err to the runtime's --log file and returns it.
+// containerd reports the last error of that file when the runtime fails,
+// so this is the message Docker shows.
+func (r runtimeRequest) logError(err error) error {
+	r.log("error", err.Error())
+	return err
+}
+
+// log appends one entry to the runtime's --log file, in its format, the
+// way runc logs. Nothing goes to stdout or stderr: for create, those are
+// the container's own.
+func (r runtimeRequest) log(level, msg string) {
+	if r.Log == "" {
+		return
+	}
+	var line []byte
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	if r.LogFormat == "json" {
+		line, _ = json.Marshal(map[string]string{"level": level, "msg": msg, "time": now})
+	} else {
+		line = fmt.Appendf(nil, "time=%q level=%s msg=%q", now, level, msg)
+	}
+	f, err := os.OpenFile(r.Log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.Write(append(line, '\n'))
+}
+
+// prepareBundle rewrites the bundle's config.json (atomically) for
+// learning or enforcement, or leaves it alone when neither is asked for.
+func prepareBundle(inv runtimeRequest, o Options) error {
+	path := filepath.Join(inv.bundleDir(), "config.json")
+	data, err := ociconfig.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("the bundle's config: %w", err)
+	}
+	req, err := requestOf(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var out []byte
+	switch {
+	case req.learn != "" && o.NoLearn:
+		return fmt.Errorf("%s=%s: learning is disabled in this runtime (--no-learn): run the container with the runtime registered for learning", req.learnFrom, req.learn)
+	case req.learn != "":
+		out, err = o.learning(data, req.learn)
+	case req.profile != "":
+		var notes []generator.Note
+		out, notes, err = o.enforcing(data, req.profile, req.profileFrom)
+		for _, n := range notes {
+			inv.log("warning", fmt.Sprintf("tailor: profile %q: %s", req.profile, n.Text))
+		}
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("stat the bundle's config: %w", err)
+	}
+	return profiles.WriteFileAtomic(path, out, fi.Mode().Perm())
+}
+
+// request is what a container asks of tailor: a profile to learn into or
+// one to enforce (at most one of them), and where it asked (for messages).
+type request struct {
+	learn, profile         string
+	learnFrom, profileFrom string
+}
+
+// requestOf reads the request from the container's environment
+// (TAILOR_LEARN, TAILOR_PROFILE) and annotations (dev.tailor.learn,
+// dev.tailor.profile). Empty values and contradictions are errors, so that
+// a typo never runs a container unconfined.
+func requestOf(config []byte) (request, error) {
+	parsed, err := ociconfig.Parse(config)
+	if err != nil {
+		return request{}, err
+	}
+	cfg, err := parsed.Spec()
+	if err != nil {
+		return request{}, err
+	}
+	var r request
+	set := func(name, from *string, source, value string) error {
+		switch {
+		case value == "":
+			return fmt.Errorf("%s is set but empty: give it a profile name", source)
+		case *name != "" && *name != value:
+			return fmt.Errorf("%s=%s contradicts %s=%s", *from, *name, source, value)
+		case *name == "":
+			*name, *from = value, source
+		}
+		return nil
+	}
+	var asks []struct{ source, value string }
+	if cfg.Process != nil {
+		for _, kv := range cfg.Process.Env {
+			if k, v, _ := strings.Cut(kv, "="); k == EnvLearn || k == EnvProfile {
+				asks = append(asks, struct{ source, value string }{k, v})
+			}
+		}
+	}
+	for _, k := range []string{hook.AnnotationLearn, AnnotationProfile} {
+		if v, ok := cfg.Annotations[k]; ok {
+			asks = append(asks, struct{ source, value string }{"annotation " + k, v})
+		}
+	}
+	for _, a := range asks {
+		var err error
+		if a.source == EnvLearn || a.source == "annotation "+hook.AnnotationLearn {
+			err = set(&r.learn, &r.learnFrom, a.source, a.value)
+		} else {
+			err = set(&r.profile, &r.profileFrom, a.source, a.value)
+		}
+		if err != nil {
+			return r, err
+		}
+	}
+	if r.learn != "" && r.profile != "" {
+		return r, fmt.Errorf("the container asks both to learn (%s) and to enforce (%s) a profile: set only one of them",
+			r.learnFrom, r.profileFrom)
+	}
+	for _, x := range []struct{ name, from string }{{r.learn, r.learnFrom}, {r.profile, r.profileFrom}} {
+		if x.name != "" {
+			if err := profiles.ValidName(x.name); err != nil {
+				return r, fmt.Errorf("%s: %w", x.from, err)
+			}
+		}
+	}
+	return r, nil
+}
+
+// learning adds the learn annotation (the hook reads it from the OCI
+// state), the tailor hook and the learning filter.
+func (o Options) learning(config []byte, name string) ([]byte, error) {
+	cfg, err := ociconfig.Parse(config)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Set(name, "annotations", hook.AnnotationLearn); err != nil {
+		return nil, err
+	}
+	args := []string{"tailor", "hook", "--store", profiles.NewStore(o.Store).Dir}
+	if o.TracerDir != "" {
+		args = append(args, "--tracer-dir", o.TracerDir)
+	}
+	return bundle.AddLearning(cfg.Bytes(), "", hook.Spec(o.Exe, args))
+}
+
+// enforcing applies the stored profile name; a missing, invalid or
+// incomplete profile refuses the container rather than running it
+// unconfined.
+func (o Options) enforcing(config []byte, name, from string) ([]byte, []generator.Note, error) {
+	store := profiles.NewStore(o.Store)
+	p, err := store.Load(name)
+	if errors.Is(err, profiles.ErrNotFound) {
+		return nil, nil, fmt.Errorf("%s=%s: profile %q is not in the store %s: learn it first (%s=%s) or fix the name; refusing to run the container unconfined",
+			from, name, name, store.Dir, EnvLearn, name)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s=%s: %w; refusing to run the container unconfined", from, name, err)
+	}
+	out, notes, err := bundle.ApplyProfile(config, p, o.Apply)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s=%s: %w; refusing to run the container unconfined", from, name, err)
+	}
+	// The environment that picks a profile also comes from the image, so
+	// a profile may tighten what the engine grants, never widen it.
+	out, dropped, err := bundle.NarrowCapabilities(out, config)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s=%s: %w", from, name, err)
+	}
+	if len(dropped) > 0 {
+		notes = append(notes, generator.Note{Text: fmt.Sprintf(
+			"the profile grants %s, which the engine did not give this container: not granted", strings.Join(dropped, ", "))})
+	}
+	return out, notes, nil
+}
