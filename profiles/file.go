@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/moby/sys/capability"
 )
@@ -12,10 +13,14 @@ import (
 // ErrInvalid marks a document that is not a valid tailor profile.
 var ErrInvalid = errors.New("invalid profile")
 
-// Load reads and validates the profile at path.
+// Load reads and validates the profile at path, within the limits of
+// ReadDocumentFile.
 func Load(path string) (*Profile, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, err := readFile(path)
+	switch {
+	case isLimit(err):
+		return nil, fmt.Errorf("%s: %w: %w", path, ErrInvalid, err)
+	case err != nil:
 		return nil, fmt.Errorf("read profile: %w", err)
 	}
 	p, err := Parse(data)
@@ -25,104 +30,42 @@ func Load(path string) (*Profile, error) {
 	return p, nil
 }
 
-// Parse decodes and validates a profile document. Malformed JSON, duplicate
-// keys, unknown fields, an unknown schema version, unknown syscall or
-// capability names and duplicate entries are refused with the line and
-// column at fault.
+// Parse decodes and validates a profile document. A document beyond
+// MaxDocumentSize or MaxDepth, malformed JSON, duplicate keys, unknown
+// fields, an unknown schema version, unknown syscall or capability names,
+// duplicate entries and inconsistent argument values are refused with the
+// line and column at fault.
+//
+// Completeness is derived, not read: a document that counts a loss is
+// incomplete whatever its "complete" says (see Profile.Complete).
 func Parse(data []byte) (*Profile, error) {
 	var p Profile
 	if err := DecodeStrict(data, &p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	p.deriveComplete()
 	if err := p.Validate(); err != nil {
 		return nil, Locate(data, err)
 	}
 	return &p, nil
 }
 
-// Validate checks names, versions and duplicates. Its errors wrap
-// ErrInvalid and a *PathError naming the field at fault.
-func (p *Profile) Validate() error {
-	bad := func(path, format string, a ...any) error {
-		return invalidError{&PathError{Path: path, Err: fmt.Errorf(format, a...)}}
-	}
-	if p.Kind != Kind {
-		return bad("kind", "kind is %q, want %q", p.Kind, Kind)
-	}
-	if p.SchemaVersion != SchemaVersion {
-		return bad("schemaVersion", "schemaVersion %d is not supported (this tailor reads version %d)", p.SchemaVersion, SchemaVersion)
-	}
-	if p.Source.Recordings < 0 {
-		return bad("source.recordings", "negative count %d", p.Source.Recordings)
-	}
-	seenABI := map[ABI]bool{}
-	for i, a := range p.ABIs {
-		at := fmt.Sprintf("abis[%d]", i)
-		if !a.ABI.Valid() {
-			return bad(at+".abi", "unknown ABI %q (known: x86_64, x86, x32)", a.ABI)
-		}
-		if seenABI[a.ABI] {
-			return bad(at+".abi", "ABI %q listed twice", a.ABI)
-		}
-		seenABI[a.ABI] = true
-		seen := map[string]bool{}
-		for j, s := range a.Syscalls {
-			at := fmt.Sprintf("abis[%d].syscalls[%d]", i, j)
-			if _, err := a.ABI.SyscallNr(s.Name); err != nil {
-				return bad(at+".name", "unknown syscall %q for ABI %s", s.Name, a.ABI)
-			}
-			if seen[s.Name] {
-				return bad(at+".name", "syscall %q listed twice", s.Name)
-			}
-			seen[s.Name] = true
-			if s.Seen.Recordings < 0 {
-				return bad(at+".seen.recordings", "negative count %d", s.Seen.Recordings)
-			}
-			if s.Args == nil {
-				continue
-			}
-			if _, ok := ArgRuleFor(s.Name); !ok {
-				return bad(at+".args", "%q has no recorded arguments, but args are given", s.Name)
-			}
-			values := map[uint64]bool{}
-			for k, v := range s.Args.Values {
-				if values[v] {
-					return bad(fmt.Sprintf("%s.args.values[%d]", at, k), "value %#x of %s listed twice", v, s.Name)
-				}
-				values[v] = true
-			}
-		}
-	}
-	seenCap := map[string]bool{}
-	for i, c := range p.Capabilities {
-		at := fmt.Sprintf("capabilities[%d].name", i)
-		cp, ok := CapabilityByName(c.Name)
-		if !ok {
-			return bad(at, "unknown capability %q", c.Name)
-		}
-		if want := CapabilityName(cp); c.Name != want {
-			return bad(at, "capability %q must be spelled %q", c.Name, want)
-		}
-		if seenCap[c.Name] {
-			return bad(at, "capability %q listed twice", c.Name)
-		}
-		seenCap[c.Name] = true
-		if c.Seen.Recordings < 0 {
-			return bad(fmt.Sprintf("capabilities[%d].seen.recordings", i), "negative count %d", c.Seen.Recordings)
-		}
-	}
-	return nil
-}
-
 // CapabilityByName resolves "CAP_CHOWN" (or "chown") to its number.
 func CapabilityByName(name string) (capability.Cap, bool) {
-	for _, c := range capability.ListKnown() {
-		if CapabilityName(c) == name || c.String() == name {
-			return c, true
-		}
-	}
-	return 0, false
+	c, ok := capabilityNames()[name]
+	return c, ok
 }
+
+// capabilityNames maps both spellings of every known capability to it,
+// built once: documents can name many.
+var capabilityNames = sync.OnceValue(func() map[string]capability.Cap {
+	m := map[string]capability.Cap{}
+	for _, c := range capability.ListKnown() {
+		m[CapabilityName(c)] = c
+		m[c.String()] = c
+	}
+	return m
+})
 
 // CapabilityName is the OCI/Docker spelling of a capability, e.g. CAP_CHOWN.
 func CapabilityName(c capability.Cap) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -40,8 +41,8 @@ func (e invalidError) Unwrap() []error { return []error{ErrInvalid, e.PathError}
 func Locate(data []byte, err error) error {
 	var pe *PathError
 	if errors.As(err, &pe) && pe.Line == 0 {
-		if off, ok := findPath(data, pe.Path); ok {
-			pe.Line, pe.Column = lineCol(data, off)
+		if pos, ok := Positions(data, pe.Path)[pe.Path]; ok {
+			pe.Line, pe.Column = pos.Line, pos.Column
 		}
 	}
 	return err
@@ -50,18 +51,33 @@ func Locate(data []byte, err error) error {
 // Position is a 1-based line and column in a document.
 type Position struct{ Line, Column int }
 
-// Positions maps every JSON path of data (abis[0].syscalls[3].name) to
-// where its value starts (for an object member, its key). It is empty when
-// data is not valid JSON.
-func Positions(data []byte) map[string]Position {
-	out := map[string]Position{}
+// Positions finds where the values at paths (abis[0].syscalls[3].name; ""
+// is the document) start in data: for an object member, its key. It reads
+// data once however many paths are asked for, so callers gather their
+// paths and ask once. A path that is not in data, or data that is not
+// valid JSON, has no entry.
+func Positions(data []byte, paths ...string) map[string]Position {
+	want := make(map[string]int64, len(paths))
+	for _, p := range paths {
+		want[p] = -1
+	}
+	var found []int64
 	err := walkJSON(data, func(path string, off int64) bool {
-		line, col := lineCol(data, off)
-		out[path] = Position{Line: line, Column: col}
+		if o, ok := want[path]; ok && o < 0 {
+			want[path] = off
+			found = append(found, off)
+		}
 		return true
 	})
 	if err != nil {
 		return map[string]Position{}
+	}
+	at := lineCols(data, found)
+	out := make(map[string]Position, len(found))
+	for p, off := range want {
+		if off >= 0 {
+			out[p] = at[off]
+		}
 	}
 	return out
 }
@@ -76,11 +92,33 @@ func lineCol(data []byte, off int64) (line, col int) {
 	return line, col
 }
 
+// lineCols converts many offsets in one pass over data.
+func lineCols(data []byte, offs []int64) map[int64]Position {
+	sorted := slices.Clone(offs)
+	slices.Sort(sorted)
+	out := make(map[int64]Position, len(sorted))
+	line, lineStart, pos := 1, int64(0), int64(0)
+	for _, off := range slices.Compact(sorted) {
+		end := min(off, int64(len(data)))
+		for {
+			i := bytes.IndexByte(data[pos:end], '\n')
+			if i < 0 {
+				break
+			}
+			pos += int64(i) + 1
+			line, lineStart = line+1, pos
+		}
+		pos = end
+		out[off] = Position{Line: line, Column: int(end-lineStart) + 1}
+	}
+	return out
+}
+
 // DecodeStrict checks data's syntax and refuses duplicate object keys
 // (which encoding/json would silently resolve to the last), then decodes it
 // into v refusing unknown fields. Errors carry the line and column.
 func DecodeStrict(data []byte, v any) error {
-	if err := walkJSON(data, func(string, int64) bool { return true }); err != nil {
+	if err := walkJSON(data, nil); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -121,20 +159,6 @@ func jsonError(data []byte, err error) error {
 	return fmt.Errorf("line %d, column %d: %w", line, col, err)
 }
 
-// findPath returns the offset of the value at path (for an object member,
-// of its key).
-func findPath(data []byte, path string) (int64, bool) {
-	var found int64 = -1
-	_ = walkJSON(data, func(p string, off int64) bool {
-		if p == path {
-			found = off
-			return false
-		}
-		return true
-	})
-	return found, found >= 0
-}
-
 // findKey returns the offset of the first object member called name.
 func findKey(data []byte, name string) int64 {
 	var found int64 = -1
@@ -169,9 +193,14 @@ func (f *jsonFrame) child() string {
 
 // walkJSON visits every value of a JSON document with its path
 // (abis[0].syscalls[3].name; "" is the document) and the offset of its
-// start (for object members, of the key), until visit returns false. It
-// checks the syntax and refuses duplicate object keys.
+// start (for object members, of the key), until visit returns false; a
+// nil visit only checks. It refuses what CheckJSON refuses, checks the
+// syntax and refuses duplicate object keys. Its cost is linear in the
+// size of data: paths are at most MaxDepth steps long.
 func walkJSON(data []byte, visit func(path string, off int64) bool) error {
+	if err := CheckJSON(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var stack []*jsonFrame
@@ -218,24 +247,29 @@ func walkJSON(data []byte, visit func(path string, off int64) bool) error {
 				}
 				return fmt.Errorf("line %d, column %d: key %q appears twice in %s", line, col, key, where)
 			}
+			if top.keys == nil {
+				top.keys = map[string]bool{}
+			}
 			top.keys[key] = true
 			top.key, top.expectKey = key, false
-			if !visit(top.child(), off) {
+			if visit != nil && !visit(top.child(), off) {
 				return nil
 			}
 			continue
 		case top != nil:
-			path = top.child()
-			if !top.object && !visit(path, off) {
+			if isDelim || visit != nil {
+				path = top.child()
+			}
+			if visit != nil && !top.object && !visit(path, off) {
 				return nil
 			}
-		default:
+		case visit != nil:
 			if !visit("", off) {
 				return nil
 			}
 		}
 		if isDelim {
-			stack = append(stack, &jsonFrame{object: delim == '{', path: path, expectKey: true, keys: map[string]bool{}})
+			stack = append(stack, &jsonFrame{object: delim == '{', path: path, expectKey: true})
 			continue
 		}
 		done()

@@ -36,7 +36,7 @@ func Merge(ps ...*Profile) (*Profile, error) {
 	if len(ps) == 0 {
 		return nil, ErrNothingToMerge
 	}
-	out := &Profile{SchemaVersion: SchemaVersion, Kind: Kind, Name: ps[0].Name}
+	out := &Profile{SchemaVersion: SchemaVersion, Kind: Kind, Name: ps[0].Name, Complete: true}
 	syscalls := map[ABI]map[string]*Syscall{}
 	caps := map[string]*Capability{}
 	var src [4][]string

@@ -156,9 +156,15 @@ func randomProfile(r *rand.Rand) *Profile {
 				case 1:
 					s.Args = &ArgValues{Overflow: true}
 				default:
+					// At least one value, within the bits the recorder keeps
+					// (clone's are namespace flags): Validate refuses others.
 					s.Args = &ArgValues{}
-					for range r.IntN(4) {
-						s.Args.Values = append(s.Args.Values, uint64(r.IntN(6)))
+					for range 1 + r.IntN(3) {
+						v := uint64(r.IntN(6))
+						if name == "clone" {
+							v <<= 28
+						}
+						s.Args.Values = append(s.Args.Values, v)
 					}
 				}
 			}

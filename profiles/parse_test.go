@@ -3,8 +3,10 @@ package profiles
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -51,6 +53,16 @@ func TestParseRefuses(t *testing.T) {
 		{name: "negative count", old: `"comm": "sh", "recordings": 1`, new: `"recordings": -1`, want: "abis[0].syscalls[0].seen.recordings: negative count"},
 		{name: "trailing data", old: "}]\n}\n", new: "}]\n}\n}", want: "line 16, column 1"},
 		{name: "second document", old: "}]\n}\n", new: "}]\n}\n{}", want: "trailing data"},
+		{name: "deep nesting", old: `"source": {"recordings": 1},`, new: `"source": {"recordings": 1}, "x": ` + string(nested(MaxDepth)) + `,`,
+			want: "line 7, column 100: document nested too deeply"},
+		{name: "empty value list", old: `[8589934593]`, new: `[]`,
+			want: "line 11, column 26: abis[0].syscalls[1].args: socket has an empty value list in a complete profile, which would allow any domain and type: list the values"},
+		{name: "null value list", old: `[8589934593]`, new: `null`, want: "socket has an empty value list in a complete profile"},
+		{name: "no value list", old: `{"values": [8589934593]}`, new: `{}`, want: "socket has an empty value list in a complete profile"},
+		{name: "values and overflow", old: `[8589934593]}`, new: `[8589934593], "overflow": true}`,
+			want: "abis[0].syscalls[1].args.overflow: socket lists values and is marked overflow (allowed with any domain and type): remove the values"},
+		{name: "value outside the mask", old: `[8589934593]`, new: `[8589934609]`,
+			want: "abis[0].syscalls[1].args.values[0]: value 0x200000011 of socket has bits outside 0xffffffff0000000f"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,6 +94,73 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
+// Completeness is derived from the loss, and never widened: a document
+// cannot make itself enforceable by saying "complete": true.
+func TestParseCompleteness(t *testing.T) {
+	tests := []struct {
+		name    string
+		old     string // replaced in validDoc by new
+		new     string
+		reasons []string
+	}{
+		{name: "complete with a loss", old: `"events": 0`, new: `"events": 3`},
+		{name: "complete with a reason", old: `"argValues": 0}`, new: `"argValues": 0, "reasons": ["tracer stopped"]}`, reasons: []string{"tracer stopped"}},
+		{name: "incomplete without a loss", old: `"complete": true`, new: `"complete": false`, reasons: []string{unexplainedIncomplete}},
+		{name: "incomplete with an empty value list", old: `"events": 0, "tasks": 0, "argValues": 0`, new: `"events": 0, "tasks": 0, "argValues": 4`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(validDoc, tt.old, tt.new, 1)
+			if tt.name == "incomplete with an empty value list" {
+				doc = strings.Replace(doc, `[8589934593]`, `[]`, 1)
+			}
+			if doc == validDoc {
+				t.Fatal("test does not change the document")
+			}
+			p, err := Parse([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Complete {
+				t.Fatalf("loaded as complete; loss %+v", p.Loss)
+			}
+			if !reflect.DeepEqual(p.Loss.Reasons, tt.reasons) {
+				t.Errorf("reasons %q, want %q", p.Loss.Reasons, tt.reasons)
+			}
+			// Written out and read back, it stays incomplete.
+			out, err := p.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q, err := Parse(out); err != nil || q.Complete {
+				t.Fatalf("written out: complete %v, error %v\n%s", q != nil && q.Complete, err, out)
+			}
+		})
+	}
+}
+
+func TestValidateCompleteness(t *testing.T) {
+	p, err := Parse([]byte(validDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Loss.Tasks = 2 // a caller's profile that claims complete
+	err = p.Validate()
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "complete: the profile is marked complete but counts a loss (2 tasks lost)") {
+		t.Errorf("Validate error %v", err)
+	}
+	p.Normalize()
+	if p.Complete || p.Validate() != nil {
+		t.Errorf("normalized: complete %v, Validate %v", p.Complete, p.Validate())
+	}
+	q := New("x")
+	q.Complete = false
+	q.Normalize()
+	if q.Complete {
+		t.Error("Normalize made an incomplete profile complete")
+	}
+}
+
 func TestLoadNamesFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.json")
 	if err := os.WriteFile(path, []byte("{"), 0o600); err != nil {
@@ -96,8 +175,25 @@ func TestLoadNamesFile(t *testing.T) {
 // FuzzParse checks that Parse never panics, and that whatever it accepts
 // writes out canonically: Marshal's bytes parse again to the same bytes.
 // Its seed corpus is testdata/fuzz/FuzzParse.
+//
+// Among the seeds are inputs that were slow or large to parse: deep
+// nesting, many unknown keys, long value lists, a complete document that
+// counts a loss.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(validDoc))
+	f.Add(nested(32 << 10))
+	f.Add([]byte(strings.Replace(validDoc, `"events": 0`, `"events": 3`, 1)))
+	f.Add([]byte(strings.Replace(validDoc, `[8589934593]`, `[]`, 1)))
+	var keys strings.Builder
+	for i := range 8000 {
+		fmt.Fprintf(&keys, `"k%d": %d, `, i, i)
+	}
+	f.Add([]byte(strings.Replace(validDoc, `"name": "web",`, `"name": "web", `+keys.String(), 1)))
+	var values strings.Builder
+	for i := range 20_000 {
+		fmt.Fprintf(&values, "%d, ", 0x5400+i)
+	}
+	f.Add([]byte(strings.Replace(validDoc, `{"name": "read", "seen"`, `{"name": "ioctl", "args": {"values": [`+values.String()+`1]}, "seen"`, 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse(data)
 		if err != nil {
@@ -105,6 +201,12 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error %q does not wrap ErrInvalid", err)
 			}
 			return
+		}
+		if p.Complete == p.Loss.Any() {
+			t.Fatalf("complete %v with loss %+v", p.Complete, p.Loss)
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("parsed profile does not validate: %v", err)
 		}
 		out, err := p.Marshal()
 		if err != nil {
@@ -125,7 +227,10 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestPositions(t *testing.T) {
-	pos := Positions([]byte(validDoc))
+	pos := Positions([]byte(validDoc), "", "kind", "abis[0].syscalls[1].name", "abis[0].syscalls[1].args.values[0]", "nowhere")
+	if len(pos) != 4 {
+		t.Errorf("positions %v, want the 4 paths in the document", pos)
+	}
 	tests := []struct {
 		path string
 		want Position
@@ -140,7 +245,7 @@ func TestPositions(t *testing.T) {
 			t.Errorf("%s at %+v, want %+v", tt.path, got, tt.want)
 		}
 	}
-	if len(Positions([]byte("{"))) != 0 {
+	if len(Positions([]byte("{"), "")) != 0 {
 		t.Error("positions of a malformed document")
 	}
 }

@@ -20,7 +20,11 @@ type Profile struct {
 	Kind          string `json:"kind"`
 	Name          string `json:"name,omitempty"`
 	// Complete is false when anything was lost while recording (see Loss):
-	// such a profile may be too tight and must not be enforced blindly.
+	// such a profile may be too tight and must not be enforced blindly. It
+	// is derived from Loss when a document is parsed or normalized, never
+	// taken from the document alone: a profile that counts a loss is
+	// incomplete, and one marked incomplete stays so (its loss gains a
+	// reason).
 	Complete bool   `json:"complete"`
 	Loss     Loss   `json:"loss"`
 	Source   Source `json:"source"`
@@ -207,6 +211,20 @@ func (p *Profile) Normalize() {
 	}
 	if p.ABIs == nil {
 		p.ABIs = []ABISyscalls{}
+	}
+	p.deriveComplete()
+}
+
+// unexplainedIncomplete is the loss reason of a profile marked incomplete
+// without a recorded loss, so that it stays incomplete.
+const unexplainedIncomplete = "marked incomplete without a recorded loss"
+
+// deriveComplete makes Complete follow Loss, never widening: a loss makes
+// the profile incomplete whatever Complete said, and a profile marked
+// incomplete without a loss gains a reason that keeps it so.
+func (p *Profile) deriveComplete() {
+	if !p.Complete && !p.Loss.Any() {
+		p.Loss.Reasons = append(p.Loss.Reasons, unexplainedIncomplete)
 	}
 	p.Complete = !p.Loss.Any()
 }

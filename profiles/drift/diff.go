@@ -46,6 +46,8 @@ type Change struct {
 	Seen *profiles.Seen `json:"seen,omitempty"`
 	// Line is where the addition is in CURRENT's file, when known.
 	Line int `json:"line,omitempty"`
+	// path is the JSON path Line is looked up from (see Report.locate).
+	path string
 }
 
 func (c *Change) setGrade(g Grade) { c.Risk, c.Why, c.Source = g.Risk, g.Why, g.Source }
@@ -97,16 +99,10 @@ type Report struct {
 func Diff(base, cur *seccompjson.Document) *Report {
 	r := &Report{Baseline: side(base), Current: side(cur), Added: []Change{}, Removed: []Change{},
 		CapabilitiesCompared: base.Format == seccompjson.FormatTailor && cur.Format == seccompjson.FormatTailor}
-	var pos map[string]profiles.Position
-	if cur.Format == seccompjson.FormatTailor {
-		pos = profiles.Positions(cur.Data)
-	}
-	line := func(path string) int { return pos[path].Line }
-
 	for i, ca := range cur.Profile.ABIs {
 		bs, known := abiSyscalls(base.Profile, ca.ABI)
 		if !known {
-			c := Change{Kind: KindABI, ABI: ca.ABI, Name: string(ca.ABI), Line: line(fmt.Sprintf("abis[%d].abi", i))}
+			c := Change{Kind: KindABI, ABI: ca.ABI, Name: string(ca.ABI), path: fmt.Sprintf("abis[%d].abi", i)}
 			c.setGrade(abiGrade)
 			r.Added = append(r.Added, c)
 		}
@@ -114,11 +110,11 @@ func Diff(base, cur *seccompjson.Document) *Report {
 			path := fmt.Sprintf("abis[%d].syscalls[%d]", i, j)
 			b := findSyscall(bs, s.Name)
 			if b == nil {
-				r.Added = append(r.Added, syscallAdded(ca.ABI, s, line(path+".name")))
+				r.Added = append(r.Added, syscallAdded(ca.ABI, s, path+".name"))
 				continue
 			}
 			r.Unchanged++
-			added, removed := argsDiff(ca.ABI, b, &s, func(k int) int { return line(fmt.Sprintf("%s.args.values[%d]", path, k)) })
+			added, removed := argsDiff(ca.ABI, b, &s, func(k int) string { return fmt.Sprintf("%s.args.values[%d]", path, k) })
 			r.Added = append(r.Added, added...)
 			r.Removed = append(r.Removed, removed...)
 		}
@@ -135,12 +131,30 @@ func Diff(base, cur *seccompjson.Document) *Report {
 		}
 	}
 	if r.CapabilitiesCompared {
-		r.diffCapabilities(base.Profile, cur.Profile, line)
+		r.diffCapabilities(base.Profile, cur.Profile)
+	}
+	if cur.Format == seccompjson.FormatTailor {
+		r.locate(cur.Data)
 	}
 	r.notes(base, cur)
 	sortChanges(r.Added)
 	sortChanges(r.Removed)
 	return r
+}
+
+// locate sets the Line of every addition from CURRENT's bytes, read once
+// for all of them.
+func (r *Report) locate(data []byte) {
+	var paths []string
+	for _, c := range r.Added {
+		if c.path != "" {
+			paths = append(paths, c.path)
+		}
+	}
+	pos := profiles.Positions(data, paths...)
+	for i := range r.Added {
+		r.Added[i].Line = pos[r.Added[i].path].Line
+	}
 }
 
 func side(d *seccompjson.Document) Side {
@@ -188,8 +202,8 @@ func seen(s profiles.Seen) *profiles.Seen {
 	return &s
 }
 
-func syscallAdded(abi profiles.ABI, s profiles.Syscall, line int) Change {
-	c := Change{Kind: KindSyscall, ABI: abi, Name: s.Name, Seen: seen(s.Seen), Line: line}
+func syscallAdded(abi profiles.ABI, s profiles.Syscall, path string) Change {
+	c := Change{Kind: KindSyscall, ABI: abi, Name: s.Name, Seen: seen(s.Seen), path: path}
 	if _, ok := profiles.ArgRuleFor(s.Name); !ok {
 		c.setGrade(SyscallGrade(abi, s.Name))
 		return c
@@ -216,7 +230,8 @@ func sortedValues(v []uint64) []uint64 {
 }
 
 // argsDiff compares the argument values of a syscall both sides have.
-func argsDiff(abi profiles.ABI, base, cur *profiles.Syscall, line func(k int) int) (added, removed []Change) {
+// path gives the JSON path of CURRENT's k-th value.
+func argsDiff(abi profiles.ABI, base, cur *profiles.Syscall, path func(k int) string) (added, removed []Change) {
 	if _, ok := profiles.ArgRuleFor(cur.Name); !ok || anyValue(base.Args) {
 		return nil, nil
 	}
@@ -225,18 +240,19 @@ func argsDiff(abi profiles.ABI, base, cur *profiles.Syscall, line func(k int) in
 		c.setGrade(SyscallGrade(abi, cur.Name))
 		return []Change{c}, nil
 	}
+	baseValues, curValues := valueSet(base.Args.Values), valueSet(cur.Args.Values)
 	for k, v := range cur.Args.Values {
-		if slices.Contains(base.Args.Values, v) {
+		if baseValues[v] {
 			continue
 		}
 		c := Change{Kind: KindArgument, ABI: abi, Name: cur.Name, Values: []uint64{v}, Detail: Describe(cur.Name, v),
-			Seen: seen(cur.Seen), Line: line(k)}
+			Seen: seen(cur.Seen), path: path(k)}
 		c.setGrade(ValueGrade(abi, cur.Name, v))
 		added = append(added, c)
 	}
 	var gone []uint64
 	for _, v := range sortedValues(base.Args.Values) {
-		if !slices.Contains(cur.Args.Values, v) {
+		if !curValues[v] {
 			gone = append(gone, v)
 		}
 	}
@@ -246,7 +262,16 @@ func argsDiff(abi profiles.ABI, base, cur *profiles.Syscall, line func(k int) in
 	return added, removed
 }
 
-func (r *Report) diffCapabilities(base, cur *profiles.Profile, line func(string) int) {
+// valueSet makes membership tests constant-time: value lists can be long.
+func valueSet(v []uint64) map[uint64]bool {
+	m := make(map[uint64]bool, len(v))
+	for _, x := range v {
+		m[x] = true
+	}
+	return m
+}
+
+func (r *Report) diffCapabilities(base, cur *profiles.Profile) {
 	granted := func(p *profiles.Profile, name string) bool {
 		return slices.Contains(p.GrantedCapabilities(), name)
 	}
@@ -256,7 +281,7 @@ func (r *Report) diffCapabilities(base, cur *profiles.Profile, line func(string)
 		case granted(base, c.Name):
 			r.Unchanged++
 		default:
-			ch := Change{Kind: KindCapability, Name: c.Name, Seen: seen(c.Seen), Line: line(fmt.Sprintf("capabilities[%d].name", i))}
+			ch := Change{Kind: KindCapability, Name: c.Name, Seen: seen(c.Seen), path: fmt.Sprintf("capabilities[%d].name", i)}
 			ch.setGrade(CapabilityGrade(c.Name))
 			r.Added = append(r.Added, ch)
 		}

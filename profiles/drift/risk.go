@@ -315,7 +315,12 @@ func dockerAllowsValue(abi profiles.ABI, syscall string, v uint64) bool {
 		return false
 	}
 	s, ok := d.profile.Syscall(abi, syscall)
-	return ok && (s.Args == nil || s.Args.Overflow || slices.Contains(s.Args.Values, v))
+	if !ok || s.Args == nil || s.Args.Overflow {
+		return ok
+	}
+	// An imported profile's values are sorted (Normalize).
+	_, found := slices.BinarySearch(s.Args.Values, v)
+	return found
 }
 
 type docker struct {

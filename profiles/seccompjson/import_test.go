@@ -330,9 +330,14 @@ func TestParseNamesFile(t *testing.T) {
 
 // FuzzImport checks that Import never panics, refuses with ErrInvalid, and
 // that whatever it accepts is a valid profile. Its seed corpus is
-// testdata/fuzz/FuzzImport.
+// testdata/fuzz/FuzzImport, and inputs that were slow: many notes, each
+// of which walked the document, repeated value ranges, deep nesting.
 func FuzzImport(f *testing.F) {
 	f.Add(dockerDefault(f))
+	f.Add(unknownNames(8000))
+	f.Add(rules(700, `{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": %d, "op": "SCMP_CMP_EQ"}]}`))
+	f.Add(rules(700, `{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 64, "op": "SCMP_CMP_LT"}]}`))
+	f.Add([]byte(`{"defaultAction": "SCMP_ACT_ERRNO", "x": ` + strings.Repeat("[", 64<<10) + strings.Repeat("]", 64<<10) + `}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Import(data, Options{})
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -77,9 +76,13 @@ func Parse(name string, data []byte, opts Options) (*Document, error) {
 	return doc, nil
 }
 
-// ReadFile reads the tailor profile or seccomp JSON at path.
+// ReadFile reads the tailor profile or seccomp JSON at path, within the
+// limits of profiles.ReadDocumentFile.
 func ReadFile(path string, opts Options) (*Document, error) {
-	data, err := os.ReadFile(path)
+	data, err := profiles.ReadDocumentFile(path)
+	if errors.Is(err, profiles.ErrTooLarge) || errors.Is(err, profiles.ErrTooDeep) {
+		return nil, err // names the file and the limit
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read profile: %w", err)
 	}
