@@ -17,6 +17,14 @@
  * Capability checks count from the final execve, keeping the checks made
  * since the task's credentials last changed before it (the runtime's
  * capset/setresuid): the container's own capability sets.
+ *
+ * Capacity: the task map is shared by every container, so each container
+ * holds at most task_quota entries of it. A container that forks without
+ * end loses its own further tasks (its lost_tasks, its profile incomplete)
+ * while the others keep room. Each entry the kernel adds holds one of its
+ * container's quota (container.tasks) until the kernel removes it; entries
+ * of an earlier registration of a slot (container.gen) are stale: they
+ * record nothing, count for no one, and go at their task's next event.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -29,10 +37,18 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
 #define SYS_SOCKET 1     /* socketcall's call for socket(2) */
 #define PR_SET_SECCOMP 22
+#define EEXIST 17
 
 /* Number of registered containers whose boundary is the final execve:
  * while zero, tasks without any seccomp filter skip all work. */
 __u32 exec_boundary_users = 0;
+
+/* Most task map entries one container holds; the loader may set it
+ * (bpf.TaskQuota). The default, an eighth of the map (4096 of 32768), is
+ * far more threads than a service runs (tens to a few hundred; a build or
+ * a JVM a few thousand), and it takes eight containers at their quota to
+ * fill the map: one runaway container, or a few, cannot. */
+volatile const __u32 task_quota = MAX_TASKS / 8;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -138,22 +154,68 @@ static __always_inline __u64 task_cred(struct task_struct *task)
 	return (__u64)BPF_CORE_READ(task, real_cred);
 }
 
+/* owner returns the container a task map entry belongs to, or 0 when the
+ * entry is stale: its slot was freed (and maybe registered again) while
+ * the task ran, or while it forked during Tracer.Free. */
+static __always_inline struct container *owner(__u32 cid, __u32 gen)
+{
+	struct container *c = bpf_map_lookup_elem(&containers, &cid);
+	return c && c->gen == gen && gen ? c : 0;
+}
+
+/* add puts ts into the task map as tid, holding one of c's quota. A task
+ * over the quota, or one the full map has no room for, is lost to c alone.
+ * The quota is taken before the entry is added, so that CPUs adding at
+ * once cannot overshoot it. */
+static __always_inline void add(struct container *c, __u32 tid, struct task_state *ts)
+{
+	if (__sync_fetch_and_add(&c->tasks, 1) >= task_quota) {
+		__sync_fetch_and_add(&c->tasks, -1);
+		lose(&c->lost_tasks);
+		lose(&c->over_quota);
+		return;
+	}
+	ts->counted = 1;
+	long err = bpf_map_update_elem(&tasks, &tid, ts, BPF_NOEXIST);
+	if (!err)
+		return;
+	__sync_fetch_and_add(&c->tasks, -1);
+	if (err != -EEXIST) /* EEXIST: Tracer.Track added it first */
+		lose(&c->lost_tasks);
+}
+
+/* untrack removes tid's entry and gives back the quota it held. Only the
+ * removal that succeeded gives it back: Tracer.Free deletes entries from
+ * user space at the same time (and resets the count). */
+static __always_inline void untrack(__u32 tid)
+{
+	struct task_state *ts = bpf_map_lookup_elem(&tasks, &tid);
+	if (!ts)
+		return;
+	__u32 cid = ts->cid, gen = ts->gen;
+	__u8 counted = ts->counted;
+	if (bpf_map_delete_elem(&tasks, &tid) || !counted)
+		return;
+	struct container *c = owner(cid, gen);
+	if (c)
+		__sync_fetch_and_add(&c->tasks, -1);
+}
+
 /* track starts tracking task for container cid, as the runtime's (pending)
  * until its boundary. */
 static __always_inline void track(struct task_struct *task, __u32 cid)
 {
 	struct container *c = bpf_map_lookup_elem(&containers, &cid);
-	if (!c)
+	if (!c || !c->gen)
 		return;
 	struct task_state ts = {
 		.cid = cid,
+		.gen = c->gen,
 		.exec_boundary = c->flags & BOUNDARY_EXEC,
 		.filters = task_filters(task),
 		.cred = task_cred(task),
 	};
-	__u32 tid = task->pid;
-	if (bpf_map_update_elem(&tasks, &tid, &ts, BPF_NOEXIST) && !bpf_map_lookup_elem(&tasks, &tid))
-		lose(&c->lost_tasks);
+	add(c, task->pid, &ts);
 }
 
 /* joined returns the container whose mount namespace task is in. */
@@ -258,14 +320,11 @@ static __always_inline int arg_value(struct pt_regs *regs, __u8 abi, long id, __
 }
 
 static __always_inline void record_arg(struct task_struct *task, struct pt_regs *regs,
-				       __u32 cid, __u8 abi, long id, __u32 nr)
+				       struct container *c, __u32 cid, __u8 abi, long id, __u32 nr)
 {
 	__u64 v;
 	int ok = arg_value(regs, abi, id, &v);
 	if (ok == 0)
-		return;
-	struct container *c = bpf_map_lookup_elem(&containers, &cid);
-	if (!c)
 		return;
 	if (ok < 0) {
 		lose(&c->lost_args);
@@ -291,7 +350,7 @@ static __always_inline void record_arg(struct task_struct *task, struct pt_regs 
 	}
 	__u8 one = 1;
 	long err = bpf_map_update_elem(&args, &k, &one, BPF_NOEXIST);
-	if (err == -17 /* EEXIST: another CPU was first */)
+	if (err == -EEXIST) /* another CPU was first */
 		return;
 	if (err) {
 		lose(&c->lost_args);
@@ -301,11 +360,9 @@ static __always_inline void record_arg(struct task_struct *task, struct pt_regs 
 	emit(task, cid, EV_ARG, abi, nr, v);
 }
 
-static __always_inline void record_caps(struct task_struct *task, __u32 cid, __u64 granted, __u64 denied)
+static __always_inline void record_caps(struct task_struct *task, struct container *c, __u32 cid,
+					__u64 granted, __u64 denied)
 {
-	struct container *c = bpf_map_lookup_elem(&containers, &cid);
-	if (!c)
-		return;
 	__u64 g = granted & ~c->caps_granted, d = denied & ~c->caps_denied;
 	if (g)
 		g &= ~__sync_fetch_and_or(&c->caps_granted, g);
@@ -346,7 +403,10 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 
 	__u32 tid = task->pid;
 	struct task_state *ts = bpf_map_lookup_elem(&tasks, &tid);
-	if (!ts) {
+	struct container *c = ts ? owner(ts->cid, ts->gen) : 0;
+	if (!c) {
+		if (ts) /* stale: holds no quota */
+			bpf_map_delete_elem(&tasks, &tid);
 		/* A task that entered a registered mount namespace by setns and
 		 * loads the container's filter itself (seccomp or prctl) is a
 		 * joiner: its syscalls count once the filter is there. */
@@ -382,7 +442,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		ts->sys_active = 1;
 	}
 	record_syscall(task, ts->cid, abi, nr);
-	record_arg(task, regs, ts->cid, abi, id, nr);
+	record_arg(task, regs, c, ts->cid, abi, id, nr);
 	return 0;
 }
 
@@ -392,6 +452,9 @@ static __always_inline int on_cap(const struct cred *checked, int cap, int ret)
 	struct task_state *ts = bpf_map_lookup_elem(&tasks, &tid);
 	if (!ts || cap < 0 || cap > 63)
 		return 0;
+	struct container *c = owner(ts->cid, ts->gen);
+	if (!c)
+		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	/* A check of other credentials is not the container's need: overlayfs
 	 * checks its mounter's (the engine's) while serving the container, and
@@ -400,7 +463,7 @@ static __always_inline int on_cap(const struct cred *checked, int cap, int ret)
 		return 0;
 	__u64 bit = 1ULL << cap;
 	if (ts->cap_active) {
-		record_caps(task, ts->cid, ret == 0 ? bit : 0, ret == 0 ? 0 : bit);
+		record_caps(task, c, ts->cid, ret == 0 ? bit : 0, ret == 0 ? 0 : bit);
 		return 0;
 	}
 	__u64 cred = task_cred(task);
@@ -435,9 +498,15 @@ int BPF_PROG(cap_capable_fexit, const struct cred *cred, struct user_namespace *
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptid = parent->pid;
+	__u32 ptid = parent->pid, ctid = child->pid;
+	/* The child has not run yet: an entry under its id was left by an
+	 * earlier task that had it, and would be taken for the child's. */
+	untrack(ctid);
 	struct task_state *ts = bpf_map_lookup_elem(&tasks, &ptid);
-	if (!ts) {
+	struct container *c = ts ? owner(ts->cid, ts->gen) : 0;
+	if (!c) {
+		if (ts) /* stale: holds no quota */
+			bpf_map_delete_elem(&tasks, &ptid);
 		/* Forked inside a registered mount namespace by a task that
 		 * entered it with setns (runc exec, podman exec). */
 		__u32 *cid = joined(parent);
@@ -446,12 +515,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 		return 0;
 	}
 	struct task_state copy = *ts;
-	__u32 ctid = child->pid;
-	if (bpf_map_update_elem(&tasks, &ctid, &copy, BPF_ANY)) {
-		struct container *c = bpf_map_lookup_elem(&containers, &copy.cid);
-		if (c)
-			lose(&c->lost_tasks);
-	}
+	add(c, ctid, &copy);
 	return 0;
 }
 
@@ -460,6 +524,11 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 {
 	__u32 old = old_pid, tid = p->pid;
 	struct task_state *ts = bpf_map_lookup_elem(&tasks, &old);
+	struct container *c = ts ? owner(ts->cid, ts->gen) : 0;
+	if (ts && !c) {
+		bpf_map_delete_elem(&tasks, &old); /* stale: holds no quota */
+		ts = 0;
+	}
 	if (!ts) {
 		if (!exec_boundary_users)
 			return 0;
@@ -469,16 +538,25 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 			return 0;
 		track(p, *cid);
 		ts = bpf_map_lookup_elem(&tasks, &tid);
-		if (!ts)
+		c = ts ? owner(ts->cid, ts->gen) : 0;
+		if (!c)
 			return 0;
 		ts->last_nr = NR_X86_64_execve;
-	}
-	if (old != tid) {
+	} else if (old != tid) {
 		/* A thread other than the leader exec'd and took the leader's
-		 * id: move its state (the leader's entry went at its exit). */
+		 * id: move its entry, and the quota it holds, there (the
+		 * leader's own entry went at its exit). Deleting first keeps
+		 * the moved task's room in a full map. */
 		struct task_state copy = *ts;
-		bpf_map_update_elem(&tasks, &tid, &copy, BPF_ANY);
-		bpf_map_delete_elem(&tasks, &old);
+		untrack(tid);
+		if (bpf_map_delete_elem(&tasks, &old))
+			return 0; /* Tracer.Free removed it meanwhile */
+		if (bpf_map_update_elem(&tasks, &tid, &copy, BPF_NOEXIST)) {
+			if (copy.counted)
+				__sync_fetch_and_add(&c->tasks, -1);
+			lose(&c->lost_tasks);
+			return 0;
+		}
 		ts = bpf_map_lookup_elem(&tasks, &tid);
 		if (!ts)
 			return 0;
@@ -489,7 +567,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	}
 	if (!ts->cap_active) {
 		ts->cap_active = 1;
-		record_caps(p, ts->cid, ts->pending_granted, ts->pending_denied);
+		record_caps(p, c, ts->cid, ts->pending_granted, ts->pending_denied);
 		ts->pending_granted = 0;
 		ts->pending_denied = 0;
 	}
@@ -499,7 +577,6 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *p)
 {
-	__u32 tid = p->pid;
-	bpf_map_delete_elem(&tasks, &tid);
+	untrack(p->pid);
 	return 0;
 }

@@ -8,7 +8,7 @@
 #include "profiles.h"
 
 #define MAX_CONTAINERS 1024   /* containers learned at once */
-#define MAX_TASKS 32768       /* tracked tasks, all containers */
+#define MAX_TASKS 32768       /* tracked tasks, all containers (see task_quota) */
 #define NR_WORDS (MAX_NR / 64)
 #define MAX_ARG_ENTRIES 16384
 
@@ -28,20 +28,25 @@ enum event_kind {
 
 struct container {
 	__u32 flags;
-	__u32 pad;
+	__u32 gen;           /* registration, nonzero; 0: free slot */
+	__s64 tasks;         /* entries in the task map holding its quota */
 	__u64 caps_granted;  /* capability bits with a granted check */
 	__u64 caps_denied;   /* capability bits with a denied check */
 	__u64 lost_events;   /* ring buffer full */
-	__u64 lost_tasks;    /* task map full */
+	__u64 lost_tasks;    /* task quota reached or task map full */
 	__u64 lost_args;     /* argument map full or unreadable */
+	__u64 over_quota;    /* of lost_tasks, those over the task quota */
 };
 
 struct task_state {
 	__u32 cid;
+	__u32 gen;           /* container.gen: another one means the entry is stale */
 	__u8 sys_active;     /* syscalls count from now on */
 	__u8 cap_active;     /* capability checks count from now on */
 	__u8 exec_boundary;  /* copy of the container's BOUNDARY_EXEC */
 	__u8 last_abi;       /* last syscall while pending (exec boundary) */
+	__u8 counted;        /* holds one of container.tasks (added by the kernel) */
+	__u8 pad[3];
 	__u32 filters;       /* seccomp filter count when tracking began */
 	__u32 last_nr;
 	__u64 cred;          /* cred the pending checks were made under */

@@ -45,12 +45,14 @@ type tailorBitmap struct {
 type tailorContainer struct {
 	_           structs.HostLayout
 	Flags       uint32
-	Pad         uint32
+	Gen         uint32
+	Tasks       int64
 	CapsGranted uint64
 	CapsDenied  uint64
 	LostEvents  uint64
 	LostTasks   uint64
 	LostArgs    uint64
+	OverQuota   uint64
 }
 
 type tailorContainerFlag uint32
@@ -90,10 +92,13 @@ const (
 type tailorTaskState struct {
 	_              structs.HostLayout
 	Cid            uint32
+	Gen            uint32
 	SysActive      uint8
 	CapActive      uint8
 	ExecBoundary   uint8
 	LastAbi        uint8
+	Counted        uint8
+	Pad            [3]uint8
 	Filters        uint32
 	LastNr         uint32
 	Cred           uint64
@@ -119,6 +124,7 @@ const (
 	tailorProgSchedProcessFork = "sched_process_fork"
 	tailorProgSysEnter         = "sys_enter"
 	tailorVarExecBoundaryUsers = "exec_boundary_users"
+	tailorVarTaskQuota         = "task_quota"
 	tailorVarUnusedGoTypes     = "unused_go_types"
 )
 
@@ -190,6 +196,7 @@ type tailorMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tailorVariableSpecs struct {
 	ExecBoundaryUsers *ebpf.VariableSpec `ebpf:"exec_boundary_users"`
+	TaskQuota         *ebpf.VariableSpec `ebpf:"task_quota"`
 	UnusedGoTypes     *ebpf.VariableSpec `ebpf:"unused_go_types"`
 }
 
@@ -239,6 +246,7 @@ func (m *tailorMaps) Close() error {
 // It can be passed to loadTailorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tailorVariables struct {
 	ExecBoundaryUsers *ebpf.Variable `ebpf:"exec_boundary_users"`
+	TaskQuota         *ebpf.Variable `ebpf:"task_quota"`
 	UnusedGoTypes     *ebpf.Variable `ebpf:"unused_go_types"`
 }
 

@@ -52,6 +52,10 @@ type Recording struct {
 	ArgOverflow                     [numABIs]map[int]bool
 	CapsGranted, CapsDenied         uint64
 	LostEvents, LostTasks, LostArgs uint64
+	// OverQuota is how many of LostTasks went unrecorded because the
+	// container had its task quota (Tracer.TaskQuota) in use; the others
+	// found the task map full.
+	OverQuota uint64
 }
 
 // Tracer is the loaded and attached recorder. Its methods are safe for
@@ -64,7 +68,9 @@ type Tracer struct {
 	events  *ringbuf.Reader
 	// CapHook names the hook capability checks are recorded from.
 	CapHook    string
+	taskQuota  uint32
 	execUsers  uint32
+	gen        uint32            // last registration number (container.gen)
 	registered map[uint32]uint32 // container -> mount namespace
 }
 
@@ -89,13 +95,68 @@ var capHooks = []struct{ prog, name string }{
 // ErrUnsupported is returned when this kernel cannot run the recorder.
 var ErrUnsupported = errors.New("kernel cannot run tailor's recorder")
 
+// Option changes how Load sets the recorder up.
+type Option func(*config)
+
+type config struct {
+	taskQuota uint32 // 0: the object's default
+	taskMap   uint32 // 0: the object's size; tests shrink it
+}
+
+// TaskQuota sets how many tasks of one container are tracked at once: its
+// further tasks go unrecorded and count as lost tasks in its own recording
+// (the profile is incomplete), while other containers keep their room in
+// the task map all containers share. n must be from 1 to the task map's
+// size. The default is an eighth of the map, 4096 of 32768 tasks: it takes
+// eight containers at their quota to fill the map.
+func TaskQuota(n uint32) Option {
+	return func(c *config) { c.taskQuota = n }
+}
+
+// taskMapSize resizes the task map, so that a test can fill it.
+func taskMapSize(n uint32) Option {
+	return func(c *config) { c.taskMap = n }
+}
+
+// ErrBadOption is returned by Load for an option out of range.
+var ErrBadOption = errors.New("bad recorder option")
+
+// configure applies opts to spec and returns the task quota in effect.
+func configure(spec *ebpf.CollectionSpec, opts []Option) (uint32, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	tasks := spec.Maps[tailorMapTasks]
+	if cfg.taskMap != 0 {
+		tasks.MaxEntries = cfg.taskMap
+	}
+	quota := spec.Variables[tailorVarTaskQuota]
+	if cfg.taskQuota != 0 {
+		if cfg.taskQuota > tasks.MaxEntries {
+			return 0, fmt.Errorf("%w: task quota %d is above the task map's size %d: choose 1 to %d", ErrBadOption, cfg.taskQuota, tasks.MaxEntries, tasks.MaxEntries)
+		}
+		if err := quota.Set(cfg.taskQuota); err != nil {
+			return 0, fmt.Errorf("set task quota: %w", err)
+		}
+	}
+	var n uint32
+	if err := quota.Get(&n); err != nil {
+		return 0, fmt.Errorf("read task quota: %w", err)
+	}
+	return n, nil
+}
+
 // Load loads the programs and attaches them. The caller must Close it.
-func Load() (*Tracer, error) {
+func Load(opts ...Option) (*Tracer, error) {
 	spec, err := loadTailor()
 	if err != nil {
 		return nil, fmt.Errorf("load BPF spec: %w", err)
 	}
 	t := &Tracer{registered: map[uint32]uint32{}}
+	if t.taskQuota, err = configure(spec, opts); err != nil {
+		return nil, err
+	}
 	core := spec.Copy()
 	for _, h := range capHooks {
 		delete(core.Programs, h.prog)
@@ -196,6 +257,12 @@ func (t *Tracer) Capacity() uint32 {
 	return t.objs.Containers.MaxEntries()
 }
 
+// TaskQuota is how many tasks of one container are tracked at once (see
+// the TaskQuota option).
+func (t *Tracer) TaskQuota() uint32 {
+	return t.taskQuota
+}
+
 // Register starts recording container cid: tasks in mount namespace mntns
 // that join it, and (with Track) its init. execBoundary selects the
 // boundary for containers without a seccomp filter.
@@ -205,7 +272,13 @@ func (t *Tracer) Register(cid, mntns uint32, execBoundary bool) error {
 	if cid >= t.Capacity() {
 		return fmt.Errorf("%w: container slot %d out of range", ErrCapacity, cid)
 	}
-	c := tailorContainer{}
+	// A new registration number makes task map entries left from an
+	// earlier use of the slot stale (see owner in tailor.bpf.c).
+	t.gen++
+	if t.gen == 0 {
+		t.gen++
+	}
+	c := tailorContainer{Gen: t.gen}
 	if execBoundary {
 		c.Flags = boundaryExec
 	}
@@ -230,7 +303,9 @@ func (t *Tracer) Register(cid, mntns uint32, execBoundary bool) error {
 
 // Track adds every thread of process pid to container cid, pending its
 // boundary. Register the container first, so that a thread created while
-// this runs is caught by the fork hook.
+// this runs is caught by the fork hook. These entries take none of the
+// container's task quota: user space cannot add to the kernel's count
+// atomically, and a process has few threads when its container starts.
 func (t *Tracer) Track(cid uint32, pid int) error {
 	tids, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
@@ -242,23 +317,41 @@ func (t *Tracer) Track(cid uint32, pid int) error {
 			continue
 		}
 		filters, err := seccompFilters(pid, tid)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // exited
+		}
 		if err != nil {
 			return err
 		}
-		t.mu.Lock()
-		var c tailorContainer
-		err = t.objs.Containers.Lookup(cid, &c)
-		ts := tailorTaskState{Cid: cid, Filters: filters, ExecBoundary: uint8(c.Flags & boundaryExec)}
-		if err == nil {
-			err = t.objs.Tasks.Update(uint32(tid), ts, ebpf.UpdateNoExist)
-			if errors.Is(err, ebpf.ErrKeyExist) {
-				err = nil // already tracked through the fork hook
-			}
-		}
-		t.mu.Unlock()
-		if err != nil {
+		if err := t.track(cid, pid, tid, filters); err != nil {
 			return fmt.Errorf("track thread %d: %w", tid, err)
 		}
+	}
+	return nil
+}
+
+func (t *Tracer) track(cid uint32, pid, tid int, filters uint32) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var c tailorContainer
+	if err := t.objs.Containers.Lookup(cid, &c); err != nil {
+		return err
+	}
+	if c.Gen == 0 {
+		return fmt.Errorf("container %d is not registered", cid)
+	}
+	ts := tailorTaskState{Cid: cid, Gen: c.Gen, Filters: filters, ExecBoundary: uint8(c.Flags & boundaryExec)}
+	err := t.objs.Tasks.Update(uint32(tid), ts, ebpf.UpdateNoExist)
+	if errors.Is(err, ebpf.ErrKeyExist) {
+		return nil // already tracked through the fork hook
+	}
+	if err != nil {
+		return err
+	}
+	// A thread that exited before its entry went in had its exit hook
+	// run already: nothing else would remove the entry.
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d/task/%d", pid, tid)); errors.Is(err, os.ErrNotExist) {
+		return ignoreMissing(t.objs.Tasks.Delete(uint32(tid)))
 	}
 	return nil
 }
@@ -285,12 +378,16 @@ func seccompFilters(pid, tid int) (uint32, error) {
 // Live returns how many tracked tasks of cid are alive (exits delete
 // them from the task map).
 func (t *Tracer) Live(cid uint32) (int, error) {
+	var c tailorContainer
+	if err := t.objs.Containers.Lookup(cid, &c); err != nil {
+		return 0, fmt.Errorf("look up container %d: %w", cid, err)
+	}
 	n := 0
 	var tid uint32
 	var ts tailorTaskState
 	it := t.objs.Tasks.Iterate()
 	for it.Next(&tid, &ts) {
-		if ts.Cid == cid {
+		if ts.Cid == cid && ts.Gen == c.Gen && c.Gen != 0 {
 			n++
 		}
 	}
@@ -309,6 +406,7 @@ func (t *Tracer) Drain(cid uint32) (*Recording, error) {
 	}
 	r.CapsGranted, r.CapsDenied = c.CapsGranted, c.CapsDenied
 	r.LostEvents, r.LostTasks, r.LostArgs = c.LostEvents, c.LostTasks, c.LostArgs
+	r.OverQuota = c.OverQuota
 	for abi := range numABIs {
 		var bm tailorBitmap
 		if err := t.objs.Syscalls.Lookup(syscallsKey(cid, abi), &bm); err != nil {
@@ -363,12 +461,16 @@ func (t *Tracer) Free(cid uint32) error {
 		errs = append(errs, ignoreMissing(t.objs.Mntns.Delete(ns)))
 		delete(t.registered, cid)
 	}
+	// Entries a fork adds while this runs stay, stale once the slot's
+	// generation is reset below: the kernel drops them at their task's
+	// next event, and they take no quota of the slot's next container.
 	errs = append(errs, deleteWhere(t.objs.Tasks, func(_ uint32, ts tailorTaskState) bool { return ts.Cid == cid }))
 	errs = append(errs, deleteWhere(t.objs.Args, func(k tailorArgKey, _ uint8) bool { return k.Cid == cid }))
 	errs = append(errs, deleteWhere(t.objs.Argcount, func(k tailorArgcKey, _ uint32) bool { return k.Cid == cid }))
 	for abi := range numABIs {
 		errs = append(errs, t.objs.Syscalls.Put(syscallsKey(cid, abi), tailorBitmap{}))
 	}
+	// Zero also resets the task count and marks the slot free (gen 0).
 	errs = append(errs, t.objs.Containers.Put(cid, tailorContainer{}))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("free container %d: %w", cid, err)

@@ -149,7 +149,7 @@ func learnWithExec(t *testing.T, probeBin, runtime string, w workload) *learning
 	if res := run(t, nil, bin, "exec", l.ID, probePath); res.ExitCode != 2 || !strings.Contains(res.Stdout, "usage: probe") {
 		t.Fatalf("%s exec %s %s while learning:\n%s", runtime, l.ID, probePath, res)
 	}
-	openGate(t, filepath.Join(b.Rootfs, execGate))
+	openGate(t, nil, filepath.Join(b.Rootfs, execGate))
 	return l
 }
 
@@ -388,15 +388,17 @@ func checkExec(t *testing.T, tailor, probeBin, runtime string, w workload, profi
 			t.Errorf("%s exec %s: got %q, want %s (EPERM is errno 1)\n%s", runtime, strings.Join(p.command(), " "), got, p.Want, res)
 		}
 	}
-	openGate(t, filepath.Join(b.Rootfs, execGate))
+	openGate(t, c, filepath.Join(b.Rootfs, execGate))
 	if res := c.wait(t); res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) || !strings.Contains(res.Stdout, "exec gate passed") {
 		t.Fatalf("%s under %s after the exec sessions:\n%s", w.Name, runtime, res)
 	}
 }
 
 // openGate lets the workload past the fifo: the workload's open for
-// reading and this open for writing wait for each other.
-func openGate(t *testing.T, path string) {
+// reading and this open for writing wait for each other. When c is not
+// nil, a container that exits or hangs first fails the test with its
+// output.
+func openGate(t *testing.T, c *container, path string) {
 	t.Helper()
 	opened := make(chan error, 1)
 	go func() {
@@ -406,17 +408,31 @@ func openGate(t *testing.T, path string) {
 		}
 		opened <- err
 	}()
+	unblock := func() {
+		if f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	}
+	var exited <-chan struct{}
+	if c != nil {
+		exited = c.exited
+	}
 	select {
 	case err := <-opened:
 		if err != nil {
 			t.Fatal(err)
 		}
+	case <-exited:
+		unblock()
+		t.Fatalf("the workload exited before it reached %s:\n%s", path, c.result(t))
 	case <-time.After(commandTimeout):
-		// Unblock the opener before failing.
-		if f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0); err == nil {
-			f.Close()
+		unblock()
+		if c == nil {
+			t.Fatalf("the workload never reached %s within %s", path, commandTimeout)
 		}
-		t.Fatalf("the workload never reached %s within %s", path, commandTimeout)
+		ocitest.Delete(c.runtime, c.ID)
+		<-c.exited
+		t.Fatalf("the workload never reached %s within %s:\n%s", path, commandTimeout, c.result(t))
 	}
 }
 

@@ -67,8 +67,7 @@ func TestPodman(t *testing.T) {
 			if res.ExitCode != 0 || !strings.Contains(res.Stdout, engineWant) {
 				t.Fatalf("learning run under podman --runtime %s:\n%s", rt, res)
 			}
-			path := filepath.Join(pm.Store, name+".json")
-			p := waitProfile(t, path, pm.Tracer)
+			path, p := promoteLearned(t, pm.Store, name, pm.Tracer)
 			checkEngineProfile(t, p)
 
 			// Enforce with the flags tailor generates.
@@ -102,8 +101,13 @@ func TestDocker(t *testing.T) {
 	if res.ExitCode != 0 || !strings.Contains(res.Stdout, engineWant) {
 		t.Fatalf("learning run under docker --runtime tailor:\n%s", res)
 	}
-	path := filepath.Join(d.Store, "docker.json")
-	p := waitProfile(t, path, d.Tracer)
+	// An image asking to be learned adds a recording; what containers
+	// enforce changes only when the operator promotes it.
+	waitRecording(t, d.Store, "docker", d.Tracer)
+	if res := d.run(t, append(runtime, "-e", "TAILOR_PROFILE=docker"), "/bin/sh", "-c", "echo started"); res.ExitCode == 0 {
+		t.Fatalf("a learning run became an enforced profile without promotion:\n%s", res)
+	}
+	path, p := promoteLearned(t, d.Store, "docker", d.Tracer)
 	checkEngineProfile(t, p)
 
 	t.Run("TAILOR_PROFILE", func(t *testing.T) {
@@ -129,6 +133,38 @@ func TestDocker(t *testing.T) {
 			t.Errorf("containers running after the refusal: %v", ids)
 		}
 	})
+}
+
+// waitRecording waits (bounded) for the tracer to add a recording of name
+// to the store.
+func waitRecording(t testing.TB, store, name, tracerDir string) {
+	t.Helper()
+	for deadline := time.Now().Add(profileTimeout); ; time.Sleep(50 * time.Millisecond) {
+		recs, err := profiles.NewStore(store).Recordings("", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(tracerDir, "tracer.log"))
+			t.Fatalf("no recording of %s in %s after %s\ntracer log (tail):\n%s", name, store, profileTimeout, tail(string(log), 20))
+		}
+	}
+}
+
+// promoteLearned waits for the recording of a learning run, promotes it
+// into the profile name as an operator would (tailor profiles promote),
+// and loads the result.
+func promoteLearned(t testing.TB, store, name, tracerDir string) (string, *profiles.Profile) {
+	t.Helper()
+	waitRecording(t, store, name, tracerDir)
+	if res := run(t, nil, tailorBin(t), "profiles", "promote", "--store", store, name); res.ExitCode != 0 {
+		t.Fatalf("tailor profiles promote:\n%s", res)
+	}
+	path := filepath.Join(store, name+".json")
+	return path, waitProfile(t, path, tracerDir)
 }
 
 // waitProfile waits (bounded) for the tracer to write the profile and

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/tailor-dev/tailor/internal/ocitest"
 )
@@ -232,4 +233,51 @@ func containsArch(list []specs.Arch, a specs.Arch) bool {
 		}
 	}
 	return false
+}
+
+// TestHookOutputSwappedForSymlink: someone who can write beneath an
+// allowed directory swaps the output's directory for a symlink to a
+// victim while the container runs. The tracer writes through the handle
+// the hook opened, so the output lands in the directory the hook checked
+// (now renamed) and the victim's file is untouched.
+func TestHookOutputSwappedForSymlink(t *testing.T) {
+	requireRoot(t)
+	bin := tailorBin(t)
+	base := t.TempDir()
+	allowed := filepath.Join(base, "allowed")
+	victim := filepath.Join(base, "victim")
+	for _, d := range []string{filepath.Join(allowed, "team"), victim} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(victim, "out.json"), []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gate := "/tmp/swap-gate"
+	hookTimeout := 60
+	b := newBundle(t, busyboxRootfs(t), []string{"/bin/sh", "-c", ": < " + gate + "; echo done"},
+		ocitest.WithAnnotation(traceAnnotation, "of:"+allowed+"/team/out.json"),
+		ocitest.WithSeccomp(podmanLikeFilter()),
+		ocitest.WithCreateRuntimeHook(specs.Hook{Path: bin, Timeout: &hookTimeout,
+			Args: []string{"tailor", "hook", "--allow-dir", allowed, "--tracer-dir", tracerDir()}}))
+	if err := unix.Mkfifo(filepath.Join(b.Rootfs, gate), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startContainer(t, "runc", b)
+	c.waitRunning(t)
+	if err := os.Rename(filepath.Join(allowed, "team"), filepath.Join(allowed, "team.moved")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(allowed, "team")); err != nil {
+		t.Fatal(err)
+	}
+	openGate(t, c, filepath.Join(b.Rootfs, gate))
+	if res := c.wait(t); res.ExitCode != 0 || !strings.Contains(res.Stdout, "done") {
+		t.Fatalf("container:\n%s", res)
+	}
+	readSeccompOutput(t, filepath.Join(allowed, "team.moved", "out.json"))
+	if data, _ := os.ReadFile(filepath.Join(victim, "out.json")); string(data) != "precious" {
+		t.Errorf("the tracer followed the swapped-in symlink and replaced the victim's file: %q", data)
+	}
 }

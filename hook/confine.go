@@ -3,10 +3,13 @@ package hook
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrUnsafePath is returned for an output path the hook may not write.
@@ -14,11 +17,10 @@ var ErrUnsafePath = errors.New("unsafe path")
 
 var baseName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
-// confine checks that path may be written by the hook: absolute, clean (no
-// "." or ".." components), inside one of allowed, with a base name of
-// [A-Za-z0-9._-]+ and no symlink among its existing components. The
-// directory holding the file must exist.
-func confine(path string, allowed []string) error {
+// checkPath checks the syntax of a path an annotation names: absolute,
+// clean (no "." or ".." components), inside one of allowed, with a base
+// name of [A-Za-z0-9._-]+.
+func checkPath(path string, allowed []string) error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %q: %s", ErrUnsafePath, path, fmt.Sprintf(format, a...))
 	}
@@ -40,42 +42,112 @@ func confine(path string, allowed []string) error {
 	if len(allowed) == 0 {
 		return bad("no directory is allowed for hook output (start the hook with --allow-dir DIR)")
 	}
-	inside := false
 	for _, dir := range allowed {
 		dir = filepath.Clean(dir)
 		if strings.HasPrefix(path, dir+"/") || (dir == "/" && path != "/") {
-			inside = true
-			break
+			return nil
 		}
 	}
-	if !inside {
-		return bad("outside the allowed directories %s", strings.Join(allowed, ", "))
+	return bad("outside the allowed directories %s", strings.Join(allowed, ", "))
+}
+
+// openParent checks path (see checkPath) and opens the directory that
+// holds it, walking every component from / without following a symbolic
+// link. The returned handle is where the file is then read or written:
+// nothing swapped in later, anywhere on the path, can redirect it.
+func openParent(path string, allowed []string) (*os.File, string, error) {
+	if err := checkPath(path, allowed); err != nil {
+		return nil, "", err
 	}
-	// Walk every component: an existing one must not be a symlink; the
-	// parent must be an existing directory.
+	dir, base := filepath.Split(path)
+	f, err := openDirNoFollow(filepath.Clean(dir))
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %q: %w", ErrUnsafePath, path, err)
+	}
+	var st unix.Stat_t
+	err = unix.Fstatat(int(f.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+	case err != nil:
+		f.Close()
+		return nil, "", fmt.Errorf("%w: %q: %w", ErrUnsafePath, path, err)
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		f.Close()
+		return nil, "", fmt.Errorf("%w: %q is a symbolic link", ErrUnsafePath, path)
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		f.Close()
+		return nil, "", fmt.Errorf("%w: %q exists and is not a regular file", ErrUnsafePath, path)
+	}
+	return f, base, nil
+}
+
+// openDirNoFollow opens the directory dir (absolute), component by
+// component, refusing a symbolic link anywhere on the way.
+func openDirNoFollow(dir string) (*os.File, error) {
+	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
 	cur := "/"
-	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	for i, part := range parts {
+	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if part == "" {
+			continue
+		}
 		cur = filepath.Join(cur, part)
-		fi, err := os.Lstat(cur)
-		if errors.Is(err, os.ErrNotExist) {
-			if i == len(parts)-1 {
-				return nil
+		next, err := unix.Openat(fd, part, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Close(fd)
+		switch {
+		case errors.Is(err, unix.ELOOP):
+			return nil, fmt.Errorf("%s is a symbolic link", cur)
+		case errors.Is(err, unix.ENOTDIR):
+			var st unix.Stat_t
+			if unix.Lstat(cur, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				return nil, fmt.Errorf("%s is a symbolic link", cur)
 			}
-			return bad("directory %s does not exist", cur)
+			return nil, fmt.Errorf("%s is not a directory", cur)
+		case errors.Is(err, unix.ENOENT):
+			return nil, fmt.Errorf("directory %s does not exist", cur)
+		case err != nil:
+			return nil, fmt.Errorf("open %s: %w", cur, err)
 		}
-		if err != nil {
-			return bad("%v", err)
-		}
-		if fi.Mode()&os.ModeSymlink != 0 {
-			return bad("%s is a symbolic link", cur)
-		}
-		if i < len(parts)-1 && !fi.IsDir() {
-			return bad("%s is not a directory", cur)
-		}
-		if i == len(parts)-1 && !fi.Mode().IsRegular() {
-			return bad("%s exists and is not a regular file", cur)
-		}
+		fd = next
 	}
-	return nil
+	return os.NewFile(uintptr(fd), dir), nil
+}
+
+// MaxSeccompInput is the largest seccomp JSON an if: may name (Docker's
+// default profile is about 18 KB).
+const MaxSeccompInput = 1 << 20
+
+// readBeneath reads the regular file name in dir without following a
+// symbolic link and without blocking on a FIFO or a device, at most limit
+// bytes.
+func readBeneath(dir *os.File, name string, limit int) ([]byte, error) {
+	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("%w: %s is a symbolic link", ErrUnsafePath, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file (%s)", ErrUnsafePath, name, fi.Mode().Type())
+	}
+	if fi.Size() > int64(limit) {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d an input may have", name, fi.Size(), limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("%s grew past %d bytes while it was read", name, limit)
+	}
+	return data, nil
 }

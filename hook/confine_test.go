@@ -45,7 +45,10 @@ func TestConfine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := confine(tt.path, tt.allowed)
+			f, _, err := openParent(tt.path, tt.allowed)
+			if f != nil {
+				f.Close()
+			}
 			if tt.ok && err != nil {
 				t.Fatalf("confine(%q) = %v, want ok", tt.path, err)
 			}

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
+	"github.com/tailor-dev/tailor/internal/ociconfig"
 	"github.com/tailor-dev/tailor/profiler"
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -26,10 +28,20 @@ const (
 	AnnotationLearn = "dev.tailor.learn"
 )
 
-// Options configure `tailor hook`.
+// AnnotationNamespace is the pod's namespace, which CRI-O sets on every
+// container of a pod: learning requests are scoped by it.
+const AnnotationNamespace = "io.kubernetes.pod.namespace"
+
+// Options configure `tailor hook`. They are the operator's (the hooks.d
+// JSON, the runtime wrapper's flags); annotations only choose among what
+// they allow.
 type Options struct {
 	// Store is the profile store for dev.tailor.learn.
 	Store string
+	// LearnReplaces lets a learning run replace the stored profile of its
+	// name, which other containers may enforce; by default it adds a
+	// recording that an operator promotes (tailor profiles promote).
+	LearnReplaces bool
 	// AllowDirs are the directories io.containers.trace-syscall may name.
 	AllowDirs []string
 	// Output, when set, is where to write the tailor profile (tailor learn
@@ -40,14 +52,28 @@ type Options struct {
 }
 
 // outputs is what the tracer writes when the container is done; it travels
-// through the tracer as profiler.Registration.Outputs.
+// through the tracer as profiler.Registration.Outputs. Every place is a
+// directory handle the hook opened (an index into Registration.Files) and
+// a base name: the tracer never resolves a path.
 type outputs struct {
-	Profile    string   `json:"profile,omitempty"`
-	Store      string   `json:"store,omitempty"`
-	Name       string   `json:"name,omitempty"`
-	SeccompOut string   `json:"seccompOut,omitempty"`
-	SeccompIn  string   `json:"seccompIn,omitempty"`
-	AllowDirs  []string `json:"allowDirs,omitempty"`
+	Profile    *target         `json:"profile,omitempty"`
+	Store      *storeTarget    `json:"store,omitempty"`
+	SeccompOut *target         `json:"seccompOut,omitempty"`
+	SeccompIn  json.RawMessage `json:"seccompIn,omitempty"`
+}
+
+type target struct {
+	Dir  int    `json:"dir"`
+	Name string `json:"name"`
+	Path string `json:"path"` // for messages only
+}
+
+type storeTarget struct {
+	Dir     int    `json:"dir"`
+	Label   string `json:"label"` // the store's path, for messages only
+	Name    string `json:"name"`
+	Scope   string `json:"scope,omitempty"`
+	Replace bool   `json:"replace,omitempty"`
 }
 
 // ErrNothingToLearn is returned when the hook runs for a container that
@@ -55,16 +81,23 @@ type outputs struct {
 var ErrNothingToLearn = errors.New("no learning requested: the container has neither the " +
 	AnnotationTraceSyscall + " nor the " + AnnotationLearn + " annotation")
 
-// Run handles one OCI hook invocation: the state JSON on stdin.
+// Run handles one OCI hook invocation: the state JSON on stdin. Nothing is
+// written here: the tracer writes when the container is done, through the
+// directory handles opened and checked now.
 func Run(ctx context.Context, stdin io.Reader, opts Options) error {
+	data, err := profiles.ReadDocument("OCI state on stdin", stdin)
+	if err != nil {
+		return fmt.Errorf("read OCI state: %w", err)
+	}
 	var state specs.State
-	if err := json.NewDecoder(stdin).Decode(&state); err != nil {
+	if err := json.Unmarshal(data, &state); err != nil {
 		return fmt.Errorf("read OCI state from stdin: %w", err)
 	}
 	if state.Pid <= 0 {
 		return fmt.Errorf("OCI state has no pid (status %q): run tailor hook at the createRuntime or prestart stage", state.Status)
 	}
-	out, err := parseOutputs(state.Annotations, opts)
+	req, err := prepare(state.Annotations, opts)
+	defer closeAll(req.files)
 	if err != nil {
 		return err
 	}
@@ -72,7 +105,7 @@ func Run(ctx context.Context, stdin io.Reader, opts Options) error {
 	if err != nil {
 		return err
 	}
-	raw, err := json.Marshal(out)
+	raw, err := json.Marshal(req.out)
 	if err != nil {
 		return fmt.Errorf("encode outputs: %w", err)
 	}
@@ -81,7 +114,9 @@ func Run(ctx context.Context, stdin io.Reader, opts Options) error {
 		Pid:          state.Pid,
 		ExecBoundary: !seccomp,
 		Runtime:      runtimeName(),
+		Scope:        req.scope,
 		Outputs:      raw,
+		Files:        req.files,
 	}
 	if err := opts.Tracer.Register(ctx, reg); err != nil {
 		return fmt.Errorf("register container %s with the tracer: %w", state.ID, err)
@@ -89,42 +124,99 @@ func Run(ctx context.Context, stdin io.Reader, opts Options) error {
 	return nil
 }
 
-func parseOutputs(ann map[string]string, opts Options) (outputs, error) {
-	out := outputs{AllowDirs: opts.AllowDirs}
+// request is a checked learning request: what to write, and the handles
+// of the directories to write it in.
+type request struct {
+	out   outputs
+	files []*os.File
+	scope string
+}
+
+func (r *request) add(f *os.File) int {
+	r.files = append(r.files, f)
+	return len(r.files) - 1
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+func prepare(ann map[string]string, opts Options) (request, error) {
+	var r request
+	if ns, ok := ann[AnnotationNamespace]; ok {
+		if err := profiles.ValidScope(profiles.Scope(ns)); err != nil {
+			return r, fmt.Errorf("annotation %s: %w", AnnotationNamespace, err)
+		}
+		r.scope = ns
+	}
 	if opts.Output != "" {
 		if !filepath.IsAbs(opts.Output) {
-			return out, fmt.Errorf("--output %q must be an absolute path", opts.Output)
+			return r, fmt.Errorf("--output %q must be an absolute path", opts.Output)
 		}
-		out.Profile = opts.Output
+		dir, err := os.OpenFile(filepath.Dir(opts.Output), os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return r, fmt.Errorf("--output %s: %w", opts.Output, err)
+		}
+		r.out.Profile = &target{Dir: r.add(dir), Name: filepath.Base(opts.Output), Path: opts.Output}
 	}
 	if name, ok := ann[AnnotationLearn]; ok {
 		if err := profiles.ValidName(name); err != nil {
-			return out, fmt.Errorf("annotation %s: %w", AnnotationLearn, err)
+			return r, fmt.Errorf("annotation %s: %w", AnnotationLearn, err)
 		}
-		out.Store, out.Name = opts.Store, name
+		store := profiles.NewStore(opts.Store)
+		if !opts.LearnReplaces {
+			if err := store.CanRecord(profiles.Scope(r.scope), name); err != nil {
+				return r, fmt.Errorf("annotation %s=%s: %w", AnnotationLearn, name, err)
+			}
+		}
+		dir, err := store.OpenDir()
+		if err != nil {
+			return r, fmt.Errorf("annotation %s: %w", AnnotationLearn, err)
+		}
+		r.out.Store = &storeTarget{Dir: r.add(dir), Label: store.Dir, Name: name, Scope: r.scope, Replace: opts.LearnReplaces}
 	}
 	if v, ok := ann[AnnotationTraceSyscall]; ok {
 		of, inf, err := ParseTraceSyscall(v)
 		if err != nil {
-			return out, fmt.Errorf("annotation %s: %w", AnnotationTraceSyscall, err)
+			return r, fmt.Errorf("annotation %s: %w", AnnotationTraceSyscall, err)
 		}
-		if err := confine(of, opts.AllowDirs); err != nil {
-			return out, fmt.Errorf("annotation %s: output: %w", AnnotationTraceSyscall, err)
+		dir, base, err := openParent(of, opts.AllowDirs)
+		if err != nil {
+			return r, fmt.Errorf("annotation %s: output: %w", AnnotationTraceSyscall, err)
 		}
+		r.out.SeccompOut = &target{Dir: r.add(dir), Name: base, Path: of}
 		if inf != "" {
-			if err := confine(inf, opts.AllowDirs); err != nil {
-				return out, fmt.Errorf("annotation %s: input: %w", AnnotationTraceSyscall, err)
+			in, err := readInput(inf, opts.AllowDirs)
+			if err != nil {
+				return r, fmt.Errorf("annotation %s: input: %w", AnnotationTraceSyscall, err)
 			}
-			if _, err := readSeccomp(inf); err != nil {
-				return out, fmt.Errorf("annotation %s: input: %w", AnnotationTraceSyscall, err)
-			}
+			r.out.SeccompIn = in
 		}
-		out.SeccompOut, out.SeccompIn = of, inf
 	}
-	if out.Profile == "" && out.Name == "" && out.SeccompOut == "" {
-		return out, ErrNothingToLearn
+	if r.out.Profile == nil && r.out.Store == nil && r.out.SeccompOut == nil {
+		return r, ErrNothingToLearn
 	}
-	return out, nil
+	return r, nil
+}
+
+// readInput reads and checks the if: seccomp JSON now, while the
+// container is created: the tracer gets its content, never its path.
+func readInput(path string, allowed []string) (json.RawMessage, error) {
+	dir, base, err := openParent(path, allowed)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	data, err := readBeneath(dir, base, MaxSeccompInput)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := parseSeccomp(path, data); err != nil {
+		return nil, err
+	}
+	return data, nil
 }
 
 // ParseTraceSyscall parses oci-seccomp-bpf-hook's annotation value
@@ -150,24 +242,22 @@ func ParseTraceSyscall(v string) (of, inf string, err error) {
 }
 
 // bundleHasSeccomp reports whether the container's config loads a seccomp
-// filter, which decides where its syscalls start to count.
+// filter, which decides where its syscalls start to count. The config is
+// read as runc reads it (see ociconfig: case-variant keys are refused).
 func bundleHasSeccomp(bundle string) (bool, error) {
 	if bundle == "" {
 		return false, errors.New("OCI state has no bundle")
 	}
-	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	path := filepath.Join(bundle, "config.json")
+	data, err := ociconfig.ReadFile(path)
 	if err != nil {
-		return false, fmt.Errorf("read the container's config: %w", err)
+		return false, fmt.Errorf("the container's config: %w", err)
 	}
-	var cfg struct {
-		Linux *struct {
-			Seccomp *json.RawMessage `json:"seccomp"`
-		} `json:"linux"`
+	cfg, err := ociconfig.Parse(data)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return false, fmt.Errorf("parse %s: %w", filepath.Join(bundle, "config.json"), err)
-	}
-	return cfg.Linux != nil && cfg.Linux.Seccomp != nil && string(*cfg.Linux.Seccomp) != "null", nil
+	return cfg.IsSet("linux", "seccomp"), nil
 }
 
 // runtimeName guesses the runtime from the hook's parent process.

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -17,82 +18,172 @@ import (
 )
 
 // Sink writes a learned profile where the hook was asked to: the tailor
-// profile (learn's --output, the store for dev.tailor.learn) and the OCI
-// seccomp JSON for io.containers.trace-syscall. It runs in the tracer.
+// profile (learn's --output), a recording in the store (dev.tailor.learn),
+// the OCI seccomp JSON for io.containers.trace-syscall. It runs in the
+// tracer and writes only through the directory handles the hook passed.
 func Sink(reg profiler.Registration, p *profiles.Profile) error {
 	var out outputs
 	if err := json.Unmarshal(reg.Outputs, &out); err != nil {
 		return fmt.Errorf("decode outputs of %s: %w", reg.ContainerID, err)
 	}
+	dir := func(i int) (*os.Root, error) {
+		if i < 0 || i >= len(reg.Files) {
+			return nil, fmt.Errorf("outputs of %s name handle %d of %d", reg.ContainerID, i, len(reg.Files))
+		}
+		return rootOf(reg.Files[i])
+	}
 	var errs []error
-	if out.Profile != "" {
-		p.Name = strings.TrimSuffix(filepath.Base(out.Profile), ".json")
-		if err := p.WriteFile(out.Profile); err != nil {
-			errs = append(errs, err)
-		}
+	if t := out.Profile; t != nil {
+		errs = append(errs, writeProfile(dir, t, p))
 	}
-	if out.Name != "" {
-		p.Name = out.Name
-		if err := profiles.NewStore(out.Store).Save(p); err != nil {
-			errs = append(errs, fmt.Errorf("save profile %q: %w", out.Name, err))
-		}
+	if st := out.Store; st != nil {
+		errs = append(errs, saveInStore(dir, st, reg.ContainerID, p))
 	}
-	if out.SeccompOut != "" {
-		errs = append(errs, writeSeccomp(p, out))
+	if t := out.SeccompOut; t != nil {
+		errs = append(errs, writeSeccomp(dir, t, out.SeccompIn, p))
 	}
 	return errors.Join(errs...)
 }
 
-func writeSeccomp(p *profiles.Profile, out outputs) error {
-	// Checked again: the directories may have changed since the hook ran.
-	if err := confine(out.SeccompOut, out.AllowDirs); err != nil {
+// rootOf makes an os.Root of an open directory (through its /proc/self/fd
+// entry, which names the open directory itself, not a path to it).
+func rootOf(f *os.File) (*os.Root, error) {
+	r, err := os.OpenRoot("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	if err != nil {
+		return nil, fmt.Errorf("open output directory: %w", err)
+	}
+	return r, nil
+}
+
+func writeProfile(dir func(int) (*os.Root, error), t *target, p *profiles.Profile) error {
+	root, err := dir(t.Dir)
+	if err != nil {
 		return err
 	}
+	defer root.Close()
+	p.Name = strings.TrimSuffix(t.Name, ".json")
+	data, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := profiles.WriteFileIn(root, t.Name, data, 0o644); err != nil {
+		return fmt.Errorf("%s: %w", t.Path, err)
+	}
+	return nil
+}
+
+func saveInStore(dir func(int) (*os.Root, error), st *storeTarget, id string, p *profiles.Profile) error {
+	root, err := dir(st.Dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	store := profiles.StoreIn(root, st.Label)
+	p.Name = st.Name
+	if st.Replace {
+		if err := store.Save(p); err != nil {
+			return fmt.Errorf("save profile %q: %w", st.Name, err)
+		}
+		return nil
+	}
+	if _, err := store.Record(profiles.Scope(st.Scope), st.Name, id, p); err != nil {
+		return fmt.Errorf("record profile %q: %w", st.Name, err)
+	}
+	return nil
+}
+
+func writeSeccomp(dir func(int) (*os.Root, error), t *target, input json.RawMessage, p *profiles.Profile) error {
 	sc, _, err := generator.Seccomp(p, generator.SeccompOptions{})
 	if err != nil {
-		return fmt.Errorf("generate seccomp for %s: %w", out.SeccompOut, err)
+		return fmt.Errorf("generate seccomp for %s: %w", t.Path, err)
 	}
-	if out.SeccompIn != "" {
-		if err := confine(out.SeccompIn, out.AllowDirs); err != nil {
-			return err
-		}
-		in, err := readSeccomp(out.SeccompIn)
+	if len(input) > 0 {
+		in, err := parseSeccomp("the input", input)
 		if err != nil {
 			return err
 		}
-		unionSeccomp(sc, in)
+		withInput(sc, in)
+		f, err := generator.Compile(sc)
+		if err != nil {
+			return fmt.Errorf("%s: the learned rules and the input's do not make a valid filter: %w", t.Path, err)
+		}
+		f.Release()
 	}
 	data, err := generator.MarshalSeccomp(sc)
 	if err != nil {
 		return err
 	}
-	return profiles.WriteFileAtomic(out.SeccompOut, data, 0o644)
+	root, err := dir(t.Dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := profiles.WriteFileIn(root, t.Name, data, 0o644); err != nil {
+		return fmt.Errorf("%s: %w", t.Path, err)
+	}
+	return nil
 }
 
-// readSeccomp reads an OCI (or Docker) seccomp JSON.
-func readSeccomp(path string) (*specs.LinuxSeccomp, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read seccomp profile: %w", err)
+// parseSeccomp decodes an OCI (or Docker) seccomp JSON input and checks
+// its architectures against the host's: rules for an ABI this host cannot
+// run would be dead, and a typo would silently drop a whole ABI.
+func parseSeccomp(name string, data []byte) (*specs.LinuxSeccomp, error) {
+	if err := profiles.CheckJSON(data); err != nil {
+		return nil, fmt.Errorf("seccomp profile %s: %w", name, err)
 	}
 	var sc specs.LinuxSeccomp
 	if err := json.Unmarshal(data, &sc); err != nil {
-		return nil, fmt.Errorf("parse seccomp profile %s: %w", path, err)
+		return nil, fmt.Errorf("parse seccomp profile %s: %w", name, err)
+	}
+	host := hostArches()
+	for _, a := range sc.Architectures {
+		if !slices.Contains(host, a) {
+			return nil, fmt.Errorf("seccomp profile %s: architecture %s is not one this host runs (%v): remove it", name, a, host)
+		}
 	}
 	return &sc, nil
 }
 
-// unionSeccomp adds what in allows to sc: oci-seccomp-bpf-hook's "if:"
-// semantics (the learned syscalls unioned with the input profile).
-func unionSeccomp(sc, in *specs.LinuxSeccomp) {
+// hostArches are the seccomp architectures of this host's native ABI and
+// the compat ABIs its kernel may run.
+func hostArches() []specs.Arch {
+	switch runtime.GOARCH {
+	case "amd64":
+		return []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}
+	case "arm64":
+		return []specs.Arch{specs.ArchAARCH64, specs.ArchARM}
+	case "386":
+		return []specs.Arch{specs.ArchX86}
+	case "arm":
+		return []specs.Arch{specs.ArchARM}
+	}
+	return nil
+}
+
+// withInput adds the input's rules to sc, oci-seccomp-bpf-hook's if:
+// semantics: what the input allows is allowed too, and a syscall the input
+// refuses (any action but allow) stays refused as the input says, even
+// though the traced run made it.
+func withInput(sc, in *specs.LinuxSeccomp) {
 	for _, a := range in.Architectures {
 		if !slices.Contains(sc.Architectures, a) {
 			sc.Architectures = append(sc.Architectures, a)
 		}
 	}
+	refused := map[string]bool{}
 	for _, r := range in.Syscalls {
-		if r.Action == specs.ActAllow {
-			sc.Syscalls = append(sc.Syscalls, r)
+		if r.Action != specs.ActAllow {
+			for _, n := range r.Names {
+				refused[n] = true
+			}
 		}
 	}
+	var kept []specs.LinuxSyscall
+	for _, r := range sc.Syscalls {
+		r.Names = slices.DeleteFunc(slices.Clone(r.Names), func(n string) bool { return refused[n] })
+		if len(r.Names) > 0 {
+			kept = append(kept, r)
+		}
+	}
+	sc.Syscalls = append(kept, in.Syscalls...)
 }

@@ -1,6 +1,7 @@
 package profiler
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/moby/sys/capability"
@@ -71,6 +72,10 @@ func build(r *bpf.Recording, prov provenance, src profiles.Source) *profiles.Pro
 	}
 	p.Loss.Events = r.LostEvents
 	p.Loss.Tasks = r.LostTasks
+	if r.OverQuota > 0 {
+		p.Loss.Reasons = append(p.Loss.Reasons, fmt.Sprintf(
+			"%d task(s) not tracked: the container had more tasks at once than the tracer's per-container quota (tailor tracer --task-quota)", r.OverQuota))
+	}
 	p.Loss.ArgValues = r.LostArgs
 	return p
 }

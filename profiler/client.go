@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Client talks to the shared tracer in Dir, starting it when needed.
@@ -63,7 +65,28 @@ func (c *Client) call(ctx context.Context, req request, bounded bool) (*response
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
-	if err := json.NewEncoder(conn).Encode(req); err != nil {
+	data, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s request: %w", req.Op, err)
+	}
+	data = append(data, '\n')
+	if len(data) > MaxRequestSize {
+		return nil, fmt.Errorf("%s request of %d bytes is larger than the tracer takes (%d)", req.Op, len(data), MaxRequestSize)
+	}
+	var rights []byte
+	if req.Registration != nil && len(req.Registration.Files) > 0 {
+		var fds []int
+		for _, f := range req.Registration.Files {
+			fds = append(fds, int(f.Fd()))
+		}
+		rights = unix.UnixRights(fds...)
+	}
+	uc := conn.(*net.UnixConn)
+	n, _, err := uc.WriteMsgUnix(data, rights, nil)
+	if err == nil && n < len(data) {
+		_, err = conn.Write(data[n:])
+	}
+	if err != nil {
 		return nil, fmt.Errorf("send %s request: %w", req.Op, err)
 	}
 	var resp response
@@ -80,6 +103,10 @@ func (c *Client) call(ctx context.Context, req request, bounded bool) (*response
 // tracer tracks it. A tracer that is shutting down refuses; Register then
 // retries with its successor until Timeout.
 func (c *Client) Register(ctx context.Context, reg Registration) error {
+	if len(reg.Files) > MaxRequestFiles {
+		return fmt.Errorf("register: %d handles, more than the tracer takes (%d)", len(reg.Files), MaxRequestFiles)
+	}
+	reg.NFiles = len(reg.Files)
 	deadline := time.Now().Add(c.Timeout)
 	for {
 		_, err := c.call(ctx, request{Op: opRegister, Registration: &reg}, true)
@@ -125,10 +152,10 @@ func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
 // the runtime waiting on the hook's pipes is not held by it.
 func StartCommand(dir, exe string, args ...string) func() error {
 	return func() error {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("create %s: %w", dir, err)
+		if err := checkDir(dir); err != nil {
+			return err
 		}
-		logf, err := os.OpenFile(filepath.Join(dir, logName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		logf, err := openPrivate(filepath.Join(dir, logName), os.O_WRONLY|os.O_CREATE|os.O_APPEND)
 		if err != nil {
 			return fmt.Errorf("open tracer log: %w", err)
 		}

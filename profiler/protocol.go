@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -16,9 +17,19 @@ type Registration struct {
 	// syscalls count from the init's final execve.
 	ExecBoundary bool   `json:"execBoundary,omitempty"`
 	Runtime      string `json:"runtime,omitempty"`
+	// Scope is the Kubernetes namespace the container runs in ("" for
+	// the host): no namespace may hold more than its share of the
+	// tracer's container slots.
+	Scope string `json:"scope,omitempty"`
 	// Outputs is what to write when the container is done; the profiler
 	// hands it back to its Sink unread.
 	Outputs json.RawMessage `json:"outputs,omitempty"`
+	// Files are handles the Sink writes through (directories the hook
+	// opened and checked): they travel beside the request as SCM_RIGHTS,
+	// so the tracer never resolves an output path itself. NFiles says how
+	// many came; the tracer refuses a request whose count differs.
+	Files  []*os.File `json:"-"`
+	NFiles int        `json:"files,omitempty"`
 }
 
 // Status is a live view of a container being learned.
@@ -36,6 +47,8 @@ type Result struct {
 	Loss         []string `json:"loss,omitempty"`
 	// Error is set when the profile could not be written.
 	Error string `json:"error,omitempty"`
+
+	finished time.Time
 }
 
 type request struct {
@@ -70,7 +83,30 @@ var errorCodes = map[string]error{
 	"shutting-down":     ErrShuttingDown,
 	"unknown-container": ErrUnknownContainer,
 	"bad-request":       ErrBadRequest,
+	"forbidden":         ErrForbidden,
+	"busy":              ErrBusy,
+	"quota":             ErrQuota,
 }
+
+var (
+	// ErrForbidden answers a peer that is not root.
+	ErrForbidden = errors.New("only root may talk to the tracer")
+	// ErrBusy answers a connection beyond MaxConnections.
+	ErrBusy = errors.New("tracer is busy")
+	// ErrQuota refuses a container of a namespace that holds its share of
+	// the tracer's slots.
+	ErrQuota = errors.New("namespace quota reached")
+)
+
+// Limits of the tracer's protocol: a request is one JSON line of at most
+// MaxRequestSize bytes, read within RequestTimeout, carrying at most
+// MaxRequestFiles handles; at most MaxConnections are served at once.
+const (
+	MaxRequestSize  = 1 << 20
+	RequestTimeout  = 5 * time.Second
+	MaxRequestFiles = 8
+	MaxConnections  = 256
+)
 
 // errorResponse is the response carrying err, with its code.
 func errorResponse(err error) response {

@@ -1,7 +1,6 @@
 package profiler
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,11 +47,20 @@ type Server struct {
 	Pending func() int
 	// MountNamespace returns a process's mount namespace (tests replace it).
 	MountNamespace func(pid int) (uint32, error)
+	// Peer decides whether a connecting uid may talk to the tracer
+	// (default: root only).
+	Peer func(uid uint32) error
+	// ScopeShare is the fraction of container slots one Kubernetes
+	// namespace may hold (default 1/4), so that no namespace can starve
+	// the others.
+	ScopeShare float64
 
 	mu      sync.Mutex
 	byID    map[string]*container
 	bySlot  map[uint32]*container
 	results map[string]*Result
+	order   []string // results, oldest first, for pruning
+	conns   chan struct{}
 	active  int           // containers being learned
 	closing bool          // refusing new containers
 	idle    chan struct{} // nudged whenever active drops to zero
@@ -70,10 +78,10 @@ type container struct {
 // Run serves on a unix socket in dir until ctx ends or the tracer has been
 // idle for s.Idle. Only one tracer per dir runs: the lock file decides.
 func (s *Server) Run(ctx context.Context, dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+	if err := checkDir(dir); err != nil {
+		return err
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := openPrivate(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return fmt.Errorf("open tracer lock: %w", err)
 	}
@@ -106,7 +114,17 @@ func (s *Server) Run(ctx context.Context, dir string) error {
 			}
 			return fmt.Errorf("accept: %w", err)
 		}
-		go s.serve(conn)
+		select {
+		case s.conns <- struct{}{}:
+			go func() {
+				defer func() { <-s.conns }()
+				s.serve(conn.(*net.UnixConn))
+			}()
+		default:
+			conn.SetWriteDeadline(time.Now().Add(time.Second))
+			writeResponse(conn, errorResponse(fmt.Errorf("%w: %d connections are open", ErrBusy, MaxConnections)))
+			conn.Close()
+		}
 	}
 }
 
@@ -160,6 +178,13 @@ func (s *Server) init() {
 	if s.MountNamespace == nil {
 		s.MountNamespace = mountNamespace
 	}
+	if s.Peer == nil {
+		s.Peer = rootOnly
+	}
+	if s.ScopeShare == 0 {
+		s.ScopeShare = 0.25
+	}
+	s.conns = make(chan struct{}, MaxConnections)
 }
 
 // waitIdle returns when ctx ends or nothing was learned for s.Idle.
@@ -198,34 +223,80 @@ func (s *Server) drainAll() {
 	}
 }
 
-func (s *Server) serve(conn net.Conn) {
+func rootOnly(uid uint32) error {
+	if uid != 0 {
+		return fmt.Errorf("%w: the peer is uid %d", ErrForbidden, uid)
+	}
+	return nil
+}
+
+func (s *Server) serve(conn *net.UnixConn) {
 	defer conn.Close()
+	uid, err := peerUID(conn)
+	if err == nil {
+		err = s.Peer(uid)
+	}
+	if err != nil {
+		writeResponse(conn, errorResponse(err))
+		return
+	}
+	line, files, err := readRequest(conn)
 	var req request
-	if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&req); err != nil {
-		writeResponse(conn, errorResponse(fmt.Errorf("%w: decode: %v", ErrBadRequest, err)))
+	if err == nil {
+		if err = json.Unmarshal(line, &req); err != nil {
+			err = fmt.Errorf("%w: decode: %v", ErrBadRequest, err)
+		}
+	}
+	if err == nil && req.Op == opRegister && req.Registration != nil && req.Registration.NFiles != len(files) {
+		err = fmt.Errorf("%w: the registration says %d handles, %d came", ErrBadRequest, req.Registration.NFiles, len(files))
+	}
+	if err == nil && req.Op != opRegister && len(files) > 0 {
+		err = fmt.Errorf("%w: handles sent with %s", ErrBadRequest, req.Op)
+	}
+	if err != nil {
+		closeAll(files)
+		writeResponse(conn, errorResponse(err))
 		return
 	}
 	var resp response
-	var err error
 	switch req.Op {
 	case opRegister:
 		if req.Registration == nil {
 			err = fmt.Errorf("%w: register without a registration", ErrBadRequest)
 			break
 		}
+		req.Registration.Files = files
+		files = nil
 		err = s.register(*req.Registration)
 	case opStatus:
 		resp.Status, err = s.status(req.ContainerID)
 	case opWait:
-		resp.Result, err = s.wait(req.ContainerID)
+		resp.Result, err = s.wait(req.ContainerID, closed(conn))
 	default:
 		err = fmt.Errorf("%w: unknown op %q", ErrBadRequest, req.Op)
 	}
+	closeAll(files)
 	if err != nil {
 		e := errorResponse(err)
 		resp.Code, resp.Error = e.Code, e.Error
 	}
 	writeResponse(conn, resp)
+}
+
+// closed returns a channel closed when the client hangs up (a waiter that
+// gave up must not hold a goroutine until its container ends).
+func closed(conn *net.UnixConn) <-chan struct{} {
+	c := make(chan struct{})
+	go func() {
+		defer close(c)
+		var b [1]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				return
+			}
+		}
+	}()
+	return c
 }
 
 func writeResponse(conn net.Conn, r response) {
@@ -239,8 +310,14 @@ func writeResponse(conn net.Conn, r response) {
 var ErrSharedMountNamespace = errors.New("container shares the host's mount namespace; tailor scopes containers by mount namespace (give the container its own: linux.namespaces type mount)")
 
 func (s *Server) register(reg Registration) error {
+	ok := false
+	defer func() {
+		if !ok {
+			closeAll(reg.Files)
+		}
+	}()
 	if reg.ContainerID == "" || reg.Pid <= 0 {
-		return fmt.Errorf("register: containerID and pid are required")
+		return fmt.Errorf("%w: register: containerID and pid are required", ErrBadRequest)
 	}
 	mntns, err := s.MountNamespace(reg.Pid)
 	if err != nil {
@@ -268,8 +345,13 @@ func (s *Server) register(reg Registration) error {
 		unix.Close(pidfd)
 		return fmt.Errorf("container %q is already being learned (init pid %d)", reg.ContainerID, old.reg.Pid)
 	}
-	slot, ok := s.freeSlot()
-	if !ok {
+	if err := s.scopeRoom(reg.Scope); err != nil {
+		s.mu.Unlock()
+		unix.Close(pidfd)
+		return err
+	}
+	slot, free := s.freeSlot()
+	if !free {
 		s.mu.Unlock()
 		unix.Close(pidfd)
 		return fmt.Errorf("%w: %d containers are being learned", bpf.ErrCapacity, len(s.bySlot))
@@ -290,7 +372,27 @@ func (s *Server) register(reg Registration) error {
 		s.forget(c, nil)
 		return fmt.Errorf("register container %q: %w", reg.ContainerID, err)
 	}
+	ok = true // the files are the container's now: closed when it is done
 	go s.watch(c, pidfd)
+	return nil
+}
+
+// scopeRoom checks that a Kubernetes namespace holds less than its share
+// of the slots; the host scope ("") is the operator's and has no quota.
+func (s *Server) scopeRoom(scope string) error {
+	if scope == "" {
+		return nil
+	}
+	limit := max(1, int(float64(s.Recorder.Capacity())*s.ScopeShare))
+	n := 0
+	for _, c := range s.byID {
+		if c.reg.Scope == scope {
+			n++
+		}
+	}
+	if n >= limit {
+		return fmt.Errorf("%w: namespace %s has %d containers being learned, its share of the tracer's %d slots", ErrQuota, scope, n, s.Recorder.Capacity())
+	}
 	return nil
 }
 
@@ -377,6 +479,7 @@ func (s *Server) finish(c *container, reasons []string) *Result {
 	}
 	if err := s.Sink(c.reg, p); err != nil {
 		res.Error = err.Error()
+		log.Printf("container %s: %v", c.reg.ContainerID, err)
 	}
 	return res
 }
@@ -387,7 +490,7 @@ func lossText(l profiles.Loss) []string {
 		out = append(out, fmt.Sprintf("%d event(s) lost (ring buffer full)", l.Events))
 	}
 	if l.Tasks > 0 {
-		out = append(out, fmt.Sprintf("%d task(s) not tracked (task map full)", l.Tasks))
+		out = append(out, fmt.Sprintf("%d task(s) not tracked", l.Tasks))
 	}
 	if l.ArgValues > 0 {
 		out = append(out, fmt.Sprintf("%d argument value(s) lost", l.ArgValues))
@@ -403,8 +506,9 @@ func (s *Server) forget(c *container, res *Result) {
 	s.mu.Lock()
 	delete(s.byID, c.reg.ContainerID)
 	delete(s.bySlot, c.slot)
+	closeAll(c.reg.Files)
 	if res != nil {
-		s.results[c.reg.ContainerID] = res
+		s.keepResult(c.reg.ContainerID, res)
 	}
 	s.active--
 	if s.active == 0 {
@@ -415,6 +519,32 @@ func (s *Server) forget(c *container, res *Result) {
 	}
 	s.mu.Unlock()
 	close(c.done)
+}
+
+// Results are kept for waiters that come after their container ended (a
+// learning run asks right after its runtime exits): the newest
+// MaxResults, each for ResultTTL.
+const (
+	MaxResults = 1024
+	ResultTTL  = 10 * time.Minute
+)
+
+// keepResult stores a finished container's result and prunes old ones;
+// s.mu is held.
+func (s *Server) keepResult(id string, res *Result) {
+	res.finished = time.Now()
+	if _, ok := s.results[id]; !ok {
+		s.order = append(s.order, id)
+	}
+	s.results[id] = res
+	for len(s.order) > 0 {
+		oldest := s.results[s.order[0]]
+		if oldest != nil && len(s.order) <= MaxResults && time.Since(oldest.finished) < ResultTTL {
+			break
+		}
+		delete(s.results, s.order[0])
+		s.order = s.order[1:]
+	}
 }
 
 func (s *Server) status(id string) (*Status, error) {
@@ -430,7 +560,7 @@ func (s *Server) status(id string) (*Status, error) {
 	return nil, fmt.Errorf("%w: %q", ErrUnknownContainer, id)
 }
 
-func (s *Server) wait(id string) (*Result, error) {
+func (s *Server) wait(id string, gone <-chan struct{}) (*Result, error) {
 	s.mu.Lock()
 	c, ok := s.byID[id]
 	if !ok {
@@ -442,7 +572,11 @@ func (s *Server) wait(id string) (*Result, error) {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownContainer, id)
 	}
 	s.mu.Unlock()
-	<-c.done
+	select {
+	case <-c.done:
+	case <-gone:
+		return nil, fmt.Errorf("%w: the waiter hung up", ErrBadRequest)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.results[id], nil

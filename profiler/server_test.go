@@ -65,11 +65,14 @@ func (f *fakeRecorder) Drain(cid uint32) (*bpf.Recording, error) {
 	return r, nil
 }
 
-func startServer(t *testing.T, sink Sink, mntns func(int) (uint32, error)) (*Client, *fakeRecorder) {
+func startServer(t *testing.T, sink Sink, mntns func(int) (uint32, error), opts ...func(*Server)) (*Client, *fakeRecorder) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "tracer")
 	rec := newFakeRecorder()
 	s := &Server{Recorder: rec, Sink: sink, Idle: time.Minute, Grace: time.Second, Linger: time.Millisecond, MountNamespace: mntns}
+	for _, o := range opts {
+		o(s)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, dir) }()
@@ -197,7 +200,7 @@ func TestClientWithoutTracer(t *testing.T) {
 // being learned: the container's profile is still written, its waiter
 // answered, and new registrations are refused meanwhile.
 func TestServerShutdownAnswersWaiters(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "tracer")
 	rec := newFakeRecorder()
 	wrote := make(chan struct{}, 1)
 	s := &Server{Recorder: rec, Idle: time.Minute, Grace: time.Second, Linger: 500 * time.Millisecond,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // MaxDocumentSize is the largest JSON document tailor reads: a profile, a
@@ -53,12 +54,25 @@ func ReadDocumentFile(path string) ([]byte, error) {
 
 // readFile is ReadDocumentFile with limit errors that do not name the file.
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO must not block; it is refused below.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err // names the path
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxDocumentSize {
+	return readOpen(f)
+}
+
+// readOpen reads a regular file opened by the caller within the limits.
+func readOpen(f *os.File) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", f.Name(), fi.Mode().Type())
+	}
+	if fi.Size() > MaxDocumentSize {
 		return nil, tooLarge()
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))

@@ -1,6 +1,8 @@
 package profiles
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,11 +54,15 @@ func ValidName(name string) error {
 	return nil
 }
 
-// Store is a directory of named profiles, one file <name>.json each.
-// Writers are serialised with an flock on a lock file in the directory, and
-// every write is atomic, so readers never need the lock.
+// Store is a directory of named profiles, one file <name>.json each, and
+// of the recordings learning runs left for them (see Record). Writers are
+// serialised with an flock on a lock file in the directory, and every
+// write is atomic, so readers never need the lock. Every file is reached
+// through a handle on the directory (os.Root): a name never resolves
+// outside it, whatever is swapped for a symlink inside.
 type Store struct {
-	Dir string
+	Dir  string
+	root *os.Root // set by StoreIn: a directory opened by someone else
 }
 
 // NewStore returns the store in dir (DefaultStoreDir when dir is empty).
@@ -66,6 +72,46 @@ func NewStore(dir string) *Store {
 		dir = DefaultStoreDir
 	}
 	return &Store{Dir: dir}
+}
+
+// StoreIn returns the store in an open directory; label names it in
+// messages. The caller keeps root and closes it.
+func StoreIn(root *os.Root, label string) *Store {
+	return &Store{Dir: label, root: root}
+}
+
+// OpenDir creates the store directory when it is missing (0700) and opens
+// it: the handle a hook passes to the tracer.
+func (s *Store) OpenDir() (*os.File, error) {
+	if s.root != nil {
+		return nil, errors.New("store: already open")
+	}
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create profile store: %w", err)
+	}
+	f, err := os.OpenFile(s.Dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open profile store: %w", err)
+	}
+	return f, nil
+}
+
+// open returns a handle on the store directory and how to release it. A
+// missing directory is created when create is set, else fs.ErrNotExist.
+func (s *Store) open(create bool) (*os.Root, func(), error) {
+	if s.root != nil {
+		return s.root, func() {}, nil
+	}
+	if create {
+		if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("create profile store: %w", err)
+		}
+	}
+	r, err := os.OpenRoot(s.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, func() { r.Close() }, nil
 }
 
 // Path returns the file holding the profile name.
@@ -86,19 +132,24 @@ func (s *Store) Save(p *Profile) error {
 // fn gets the stored profile, or nil when there is none. A typical fn
 // merges a new recording into the old one.
 func (s *Store) Update(name string, fn func(old *Profile) (*Profile, error)) error {
-	path, err := s.Path(name)
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	root, done, err := s.open(true)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("create profile store: %w", err)
-	}
-	unlock, err := s.lock()
+	defer done()
+	unlock, err := s.lock(root)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	old, err := s.Load(name)
+	return s.update(root, name, fn)
+}
+
+func (s *Store) update(root *os.Root, name string, fn func(old *Profile) (*Profile, error)) error {
+	old, err := s.load(root, name+storeExt, name)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		old = nil
@@ -112,21 +163,75 @@ func (s *Store) Update(name string, fn func(old *Profile) (*Profile, error)) err
 	if p.Name != name {
 		return fmt.Errorf("save profile %q: its name field is %q", name, p.Name)
 	}
+	return s.write(root, name+storeExt, p)
+}
+
+// write stores p as file (a path beneath the store) atomically, after
+// checking that what is written loads again.
+func (s *Store) write(root *os.Root, file string, p *Profile) error {
 	data, err := p.Marshal()
 	if err != nil {
 		return err
 	}
-	// Validate what will be written, so that a store only holds profiles
-	// that load again.
 	if _, err := Parse(data); err != nil {
-		return fmt.Errorf("save profile %q: %w", name, err)
+		return fmt.Errorf("save profile %q: %w", p.Name, err)
 	}
-	return WriteFileAtomic(path, data, 0o600)
+	if err := WriteFileIn(root, file, data, 0o600); err != nil {
+		return fmt.Errorf("store %s: %w", s.Dir, err)
+	}
+	return nil
+}
+
+// WriteFileIn replaces file (a path beneath root) with data atomically: a
+// temporary file created beside it, fsync, rename. Nothing is resolved
+// outside root.
+func WriteFileIn(root *os.Root, file string, data []byte, perm os.FileMode) error {
+	dir, base := filepath.Split(file)
+	var tmp string
+	var f *os.File
+	for range 100 {
+		tmp = dir + "." + base + ".tmp" + randomSuffix()
+		var err error
+		f, err = root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, perm)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("write %s: %w", file, err)
+		}
+	}
+	if f == nil {
+		return fmt.Errorf("write %s: no free temporary name", file)
+	}
+	defer root.Remove(tmp) // fails harmlessly after the rename
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = root.Rename(tmp, file)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	return nil
+}
+
+func randomSuffix() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // lock takes the store's exclusive writer lock.
-func (s *Store) lock() (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(s.Dir, lockName), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+func (s *Store) lock(root *os.Root) (unlock func(), err error) {
+	f, err := root.OpenFile(lockName, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock profile store: %w", err)
 	}
@@ -145,15 +250,40 @@ func (s *Store) lock() (unlock func(), err error) {
 
 // Load reads the profile name. A missing profile is ErrNotFound.
 func (s *Store) Load(name string) (*Profile, error) {
-	path, err := s.Path(name)
-	if err != nil {
+	if err := ValidName(name); err != nil {
 		return nil, err
 	}
-	p, err := Load(path)
+	root, done, err := s.open(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %q in %s", ErrNotFound, name, s.Dir)
 	}
-	return p, err
+	if err != nil {
+		return nil, fmt.Errorf("open profile store: %w", err)
+	}
+	defer done()
+	return s.load(root, name+storeExt, name)
+}
+
+// load reads file beneath root; what names it in ErrNotFound.
+func (s *Store) load(root *os.Root, file, what string) (*Profile, error) {
+	f, err := root.OpenFile(file, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %q in %s", ErrNotFound, what, s.Dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read profile: %w", err)
+	}
+	defer f.Close()
+	path := filepath.Join(s.Dir, file)
+	data, err := readOpen(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", path, ErrInvalid, err)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
 }
 
 // Entry describes one stored profile.
@@ -171,24 +301,46 @@ type Entry struct {
 // List returns the stored profiles sorted by name. A store directory that
 // does not exist yet is empty.
 func (s *Store) List() ([]Entry, error) {
-	des, err := os.ReadDir(s.Dir)
+	root, done, err := s.open(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list profile store: %w", err)
 	}
+	defer done()
+	return s.entries(root, ".", func(file string) (string, bool) {
+		name, ok := strings.CutSuffix(file, storeExt)
+		return name, ok && ValidName(name) == nil
+	})
+}
+
+// entries lists the profiles in dir beneath root whose file name keep
+// accepts, sorted by the name it gives.
+func (s *Store) entries(root *os.Root, dir string, keep func(string) (string, bool)) ([]Entry, error) {
+	d, err := root.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list profile store: %w", err)
+	}
+	des, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return nil, fmt.Errorf("list profile store: %w", err)
+	}
 	var out []Entry
 	for _, de := range des {
-		name, ok := strings.CutSuffix(de.Name(), storeExt)
-		if !ok || !de.Type().IsRegular() || ValidName(name) != nil {
+		name, ok := keep(de.Name())
+		if !ok || !de.Type().IsRegular() {
 			continue
 		}
 		e := Entry{Name: name}
 		if fi, err := de.Info(); err == nil {
 			e.Size, e.ModTime = fi.Size(), fi.ModTime()
 		}
-		p, err := Load(filepath.Join(s.Dir, de.Name()))
+		p, err := s.load(root, filepath.Join(dir, de.Name()), name)
 		if err != nil {
 			e.Err = err
 		} else {
@@ -202,19 +354,23 @@ func (s *Store) List() ([]Entry, error) {
 
 // Remove deletes the profile name. A missing profile is ErrNotFound.
 func (s *Store) Remove(name string) error {
-	path, err := s.Path(name)
-	if err != nil {
+	if err := ValidName(name); err != nil {
 		return err
 	}
-	if _, err := os.Stat(s.Dir); errors.Is(err, fs.ErrNotExist) {
+	root, done, err := s.open(false)
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %q in %s", ErrNotFound, name, s.Dir)
 	}
-	unlock, err := s.lock()
+	if err != nil {
+		return fmt.Errorf("open profile store: %w", err)
+	}
+	defer done()
+	unlock, err := s.lock(root)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	err = os.Remove(path)
+	err = root.Remove(name + storeExt)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %q in %s", ErrNotFound, name, s.Dir)
 	}

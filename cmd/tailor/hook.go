@@ -17,10 +17,14 @@ func init() {
 		Usage: "OCI hook (createRuntime or prestart): learn the container named by the OCI state on stdin",
 		Description: `Triggered by the annotations ` + hook.AnnotationTraceSyscall + `=of:/abs/out.json[;if:/abs/in.json]
 (oci-seccomp-bpf-hook's syntax: writes an OCI seccomp JSON) and ` + hook.AnnotationLearn + `=NAME
-(writes the tailor profile NAME into the store). Exits non-zero with a one-line reason when the
+(adds a recording of NAME to the store, per Kubernetes namespace when the pod has one; an operator
+makes it the profile containers enforce with tailor profiles promote NAME, or starts the hook with
+--learn-replaces). The tracer writes through directory handles the hook opened, never through a
+path. Exits non-zero with a one-line reason when the
 container cannot be learned; the runtime then refuses to start it.`,
 		Flags: []cli.Flag{
 			storeFlag(),
+			learnReplacesFlag,
 			&cli.StringSliceFlag{Name: "allow-dir", Usage: "directory " + hook.AnnotationTraceSyscall + " may write to and read from (repeatable)"},
 			&cli.StringFlag{Name: "output", Usage: "write the tailor profile here (set by tailor learn)"},
 			tracerDirFlag,
@@ -28,15 +32,20 @@ container cannot be learned; the runtime then refuses to start it.`,
 		},
 		Action: func(c *cli.Context) error {
 			opts := hook.Options{
-				Store:     c.String("store"),
-				AllowDirs: c.StringSlice("allow-dir"),
-				Output:    c.String("output"),
-				Tracer:    tracerClient(c.String("tracer-dir"), c.Duration("tracer-timeout")),
+				Store:         c.String("store"),
+				LearnReplaces: c.Bool("learn-replaces"),
+				AllowDirs:     c.StringSlice("allow-dir"),
+				Output:        c.String("output"),
+				Tracer:        tracerClient(c.String("tracer-dir"), c.Duration("tracer-timeout")),
 			}
 			return fail(1, hook.Run(c.Context, os.Stdin, opts))
 		},
 	})
 }
+
+// learnReplacesFlag lets learning requests replace stored profiles.
+var learnReplacesFlag = &cli.BoolFlag{Name: "learn-replaces",
+	Usage: "a learning request replaces the stored profile of its name, which other containers may enforce (default: it adds a recording to promote)"}
 
 // tracerClient reaches the shared tracer in dir, starting this binary as
 // the tracer when none runs.

@@ -25,10 +25,14 @@ func storeFlag() cli.Flag {
 func init() {
 	register(&cli.Command{
 		Name:  "profiles",
-		Usage: "list, show and remove the profiles in the store",
+		Usage: "list, show, promote and remove the profiles in the store",
 		Description: "The store (--store, TAILOR_STORE, default " + profiles.DefaultStoreDir + ") holds one\n" +
-			"NAME.json per learned profile; the OCI hook and `tailor runtime` write into it.\n\n" +
-			"   tailor profiles list\n   tailor profiles show web > web.json\n   tailor profiles rm web",
+			"NAME.json per profile that containers enforce (TAILOR_PROFILE=NAME), and the recordings\n" +
+			"learning runs (dev.tailor.learn=NAME, TAILOR_LEARN=NAME) leave beside them: a container\n" +
+			"asking to be learned never changes what others enforce. `promote` merges the recordings\n" +
+			"into the profile, an operator's decision (or run the hook or runtime with --learn-replaces).\n\n" +
+			"   tailor profiles list\n   tailor profiles recordings web\n   tailor profiles promote web\n" +
+			"   tailor profiles show web > web.json\n   tailor profiles rm web",
 		Subcommands: []*cli.Command{
 			{
 				Name: "list", Usage: "list the stored profiles", UsageText: "tailor profiles list [--store DIR] [--format text|json]",
@@ -49,6 +53,46 @@ func init() {
 						return fail(exitUsage, fmt.Errorf("show takes one NAME, got %d arguments", c.NArg()))
 					}
 					return fail(exitUsage, showProfile(c.App.Writer, profiles.NewStore(c.String("store")), c.Args().First()))
+				},
+			},
+			{
+				Name: "recordings", Usage: "list the pending recordings of a profile",
+				UsageText: "tailor profiles recordings [--store DIR] [--namespace NS] NAME",
+				Flags:     []cli.Flag{storeFlag(), namespaceFlag},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return fail(exitUsage, fmt.Errorf("recordings takes one NAME, got %d arguments", c.NArg()))
+					}
+					return fail(exitUsage, listRecordings(c.App.Writer, profiles.NewStore(c.String("store")),
+						profiles.Scope(c.String("namespace")), c.Args().First()))
+				},
+			},
+			{
+				Name: "promote", Usage: "merge the pending recordings of NAME into the profile containers enforce",
+				UsageText: "tailor profiles promote [--store DIR] [--namespace NS] [--as TARGET] [--replace] NAME",
+				Description: "Merges the recordings of NAME (of the host, or of a Kubernetes namespace) into the stored\n" +
+					"profile TARGET (default NAME, or NS.NAME for a namespace), creating it if missing; with\n" +
+					"--replace the recordings alone become it. The recordings are removed. Review what a\n" +
+					"promotion adds first: tailor diff TARGET RECORDING (paths from tailor profiles recordings).",
+				Flags: []cli.Flag{storeFlag(), namespaceFlag,
+					&cli.StringFlag{Name: "as", Usage: "the profile `TARGET` to promote into"},
+					&cli.BoolFlag{Name: "replace", Usage: "replace TARGET with the recordings instead of merging them into it"}},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return fail(exitUsage, fmt.Errorf("promote takes one NAME, got %d arguments", c.NArg()))
+					}
+					scope, name := profiles.Scope(c.String("namespace")), c.Args().First()
+					target := c.String("as")
+					if target == "" {
+						target = scope.PromotedName(name)
+					}
+					p, n, err := profiles.NewStore(c.String("store")).Promote(scope, name, target, c.Bool("replace"))
+					if err != nil {
+						return fail(exitUsage, err)
+					}
+					fmt.Fprintf(c.App.Writer, "promoted %d recording(s) of %s (%s) into %s: %d syscalls, %d capabilities%s\n",
+						n, name, scope, target, countSyscalls(p), len(p.GrantedCapabilities()), map[bool]string{true: "", false: " (INCOMPLETE)"}[p.Complete])
+					return nil
 				},
 			},
 			{
@@ -103,6 +147,36 @@ func listProfiles(w io.Writer, s *profiles.Store, format string) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", e.Name, e.Size, e.ModTime.UTC().Format(time.RFC3339), status)
 	}
 	return tw.Flush()
+}
+
+var namespaceFlag = &cli.StringFlag{Name: "namespace", Usage: "the Kubernetes `NAMESPACE` the recordings were made in (default: the host's)"}
+
+func listRecordings(w io.Writer, s *profiles.Store, scope profiles.Scope, name string) error {
+	entries, err := s.Recordings(scope, name)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RECORDING\tSIZE\tSTATUS")
+	for _, e := range entries {
+		status := "complete"
+		switch {
+		case e.Err != nil:
+			status = "invalid: " + e.Err.Error()
+		case !e.Complete:
+			status = "incomplete"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", e.Name, e.Size, status)
+	}
+	return tw.Flush()
+}
+
+func countSyscalls(p *profiles.Profile) int {
+	n := 0
+	for _, a := range p.ABIs {
+		n += len(a.Syscalls)
+	}
+	return n
 }
 
 func showProfile(w io.Writer, s *profiles.Store, name string) error {

@@ -29,20 +29,25 @@ func init() {
 			tracerDirFlag,
 			&cli.DurationFlag{Name: "idle", Value: profiler.DefaultIdle, Usage: "exit after this long with nothing to learn (0: never, for a service)"},
 			&cli.DurationFlag{Name: "grace", Value: profiler.DefaultGrace, Usage: "wait this long for a container's tasks after its init exits"},
+			&cli.UintFlag{Name: "task-quota", Usage: "tasks one container may have tracked at once (default: an eighth of the task map); beyond it, its own profile is marked incomplete"},
 		},
 		Action: func(c *cli.Context) error {
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			return fail(exitTailor, runTracer(ctx, c.String("tracer-dir"), c.Duration("idle"), c.Duration("grace")))
+			var opts []bpf.Option
+			if c.IsSet("task-quota") {
+				opts = append(opts, bpf.TaskQuota(uint32(c.Uint("task-quota"))))
+			}
+			return fail(exitTailor, runTracer(ctx, c.String("tracer-dir"), c.Duration("idle"), c.Duration("grace"), opts...))
 		},
 	})
 }
 
-func runTracer(ctx context.Context, dir string, idle, grace time.Duration) error {
+func runTracer(ctx context.Context, dir string, idle, grace time.Duration, opts ...bpf.Option) error {
 	if err := profiler.LeaveCgroups(); err != nil {
 		log.Printf("tracer stays in its cgroups: %v", err)
 	}
-	t, err := bpf.Load()
+	t, err := bpf.Load(opts...)
 	if err != nil {
 		return err
 	}

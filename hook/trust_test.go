@@ -1,0 +1,192 @@
+package hook
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/internal/budget"
+	"github.com/tailor-dev/tailor/profiler"
+	"github.com/tailor-dev/tailor/profiles"
+)
+
+func learned() *profiles.Profile {
+	p := profiles.New("")
+	p.ABIs = []profiles.ABISyscalls{{ABI: profiles.ABIX8664, Syscalls: []profiles.Syscall{
+		{Name: "read", Seen: profiles.Seen{Recordings: 1}}, {Name: "write", Seen: profiles.Seen{Recordings: 1}},
+		{Name: "mkdir", Seen: profiles.Seen{Recordings: 1}}, {Name: "exit_group", Seen: profiles.Seen{Recordings: 1}},
+	}}}
+	p.Normalize()
+	return p
+}
+
+// sinkFor prepares like the hook does and returns the registration the
+// tracer would get.
+func sinkFor(t *testing.T, ann map[string]string, opts Options) profiler.Registration {
+	t.Helper()
+	req, err := prepare(ann, opts)
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	raw, _ := json.Marshal(req.out)
+	t.Cleanup(func() { closeAll(req.files) })
+	return profiler.Registration{ContainerID: "c1", Outputs: raw, Files: req.files}
+}
+
+// TestSinkWritesThroughHandles swaps the output's directory for a
+// symlink after the hook checked it (as a tenant who can write under an
+// allowed directory could, while the container runs): the profile still
+// lands in the directory the hook opened, never where the link points.
+func TestSinkWritesThroughHandles(t *testing.T) {
+	base := t.TempDir()
+	allowed := filepath.Join(base, "allowed")
+	victim := filepath.Join(base, "victim")
+	for _, d := range []string{filepath.Join(allowed, "team"), victim} {
+		os.MkdirAll(d, 0o755)
+	}
+	os.WriteFile(filepath.Join(victim, "out.json"), []byte("precious"), 0o644)
+	reg := sinkFor(t, map[string]string{AnnotationTraceSyscall: "of:" + allowed + "/team/out.json"}, Options{AllowDirs: []string{allowed}})
+
+	if err := os.Rename(filepath.Join(allowed, "team"), filepath.Join(allowed, "team.moved")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(allowed, "team")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Sink(reg, learned()); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(victim, "out.json")); string(data) != "precious" {
+		t.Errorf("the victim's file was replaced: %q", data)
+	}
+	data, err := os.ReadFile(filepath.Join(allowed, "team.moved", "out.json"))
+	if err != nil || !strings.Contains(string(data), "SCMP_ACT_ALLOW") {
+		t.Errorf("the seccomp JSON is not in the directory the hook opened: %v %s", err, data)
+	}
+}
+
+// TestInputReadOnce: the if: input is read by the hook while the
+// container is created; replacing it later (in what used to be the
+// re-check-to-write window) changes nothing the tracer writes.
+func TestInputReadOnce(t *testing.T) {
+	allowed := t.TempDir()
+	in := filepath.Join(allowed, "in.json")
+	os.WriteFile(in, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]}`), 0o644)
+	reg := sinkFor(t, map[string]string{AnnotationTraceSyscall: "of:" + allowed + "/out.json;if:" + in}, Options{AllowDirs: []string{allowed}})
+	os.Remove(in)
+	os.Symlink("/etc/shadow", in)
+	if err := Sink(reg, learned()); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(allowed, "out.json"))
+	if !strings.Contains(string(data), "getpid") {
+		t.Errorf("the input read at hook time is not in the output:\n%s", data)
+	}
+}
+
+// TestInputMustBeRegular: a FIFO, a device or a symlink as if: is refused
+// at once; none blocks the hook.
+func TestInputMustBeRegular(t *testing.T) {
+	allowed := t.TempDir()
+	fifo := filepath.Join(allowed, "fifo.json")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("/dev/zero", filepath.Join(allowed, "zero.json"))
+	os.WriteFile(filepath.Join(allowed, "big.json"), make([]byte, MaxSeccompInput+1), 0o644)
+	for _, in := range []string{fifo, filepath.Join(allowed, "zero.json"), filepath.Join(allowed, "big.json")} {
+		var err error
+		budget.Within(t, 10*time.Second, "if:"+in, func() {
+			_, err = prepare(map[string]string{AnnotationTraceSyscall: "of:" + allowed + "/out.json;if:" + in}, Options{AllowDirs: []string{allowed}})
+		})
+		if err == nil {
+			t.Errorf("if:%s accepted", in)
+		}
+	}
+}
+
+// TestInputRules: oci-seccomp-bpf-hook's semantics of if: — what the
+// input refuses stays refused even though the run made it; what it allows
+// is added; foreign architectures are refused.
+func TestInputRules(t *testing.T) {
+	allowed := t.TempDir()
+	in := filepath.Join(allowed, "in.json")
+	os.WriteFile(in, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
+		{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13},{"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]}`), 0o644)
+	reg := sinkFor(t, map[string]string{AnnotationTraceSyscall: "of:" + allowed + "/out.json;if:" + in}, Options{AllowDirs: []string{allowed}})
+	if err := Sink(reg, learned()); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(allowed, "out.json"))
+	var sc specs.LinuxSeccomp
+	if err := json.Unmarshal(data, &sc); err != nil {
+		t.Fatal(err)
+	}
+	action := map[string]specs.LinuxSeccompAction{}
+	for _, r := range sc.Syscalls {
+		for _, n := range r.Names {
+			if _, dup := action[n]; dup {
+				t.Errorf("%s has two rules", n)
+			}
+			action[n] = r.Action
+		}
+	}
+	if action["mkdir"] != specs.ActErrno || action["getpid"] != specs.ActAllow || action["read"] != specs.ActAllow {
+		t.Errorf("actions %v: want mkdir refused as the input says, getpid and read allowed", action)
+	}
+
+	os.WriteFile(in, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_AARCH64"]}`), 0o644)
+	if _, err := prepare(map[string]string{AnnotationTraceSyscall: "of:" + allowed + "/o.json;if:" + in}, Options{AllowDirs: []string{allowed}}); err == nil ||
+		!strings.Contains(err.Error(), "SCMP_ARCH_AARCH64") {
+		t.Errorf("a foreign architecture: %v", err)
+	}
+}
+
+// TestLearningAddsARecording: dev.tailor.learn never replaces the
+// stored profile others enforce, unless the operator said so; recordings
+// are scoped by the pod's namespace.
+func TestLearningAddsARecording(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	store := profiles.NewStore(dir)
+	enforced := learned()
+	enforced.Name = "web"
+	if err := store.Save(enforced); err != nil {
+		t.Fatal(err)
+	}
+	wider := learned()
+	wider.ABIs[0].Syscalls = append(wider.ABIs[0].Syscalls, profiles.Syscall{Name: "ptrace", Seen: profiles.Seen{Recordings: 1}})
+	wider.Normalize()
+
+	reg := sinkFor(t, map[string]string{AnnotationLearn: "web", AnnotationNamespace: "team-a"}, Options{Store: dir})
+	if err := Sink(reg, wider); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := store.Load("web"); slices.ContainsFunc(p.ABIs[0].Syscalls, func(s profiles.Syscall) bool { return s.Name == "ptrace" }) {
+		t.Error("a learning request replaced the enforced profile")
+	}
+	if recs, _ := store.Recordings("team-a", "web"); len(recs) != 1 {
+		t.Errorf("recordings of team-a/web: %v", recs)
+	}
+	if recs, _ := store.Recordings("", "web"); len(recs) != 0 {
+		t.Errorf("a namespace's recording landed in the host's: %v", recs)
+	}
+
+	reg = sinkFor(t, map[string]string{AnnotationLearn: "web"}, Options{Store: dir, LearnReplaces: true})
+	if err := Sink(reg, wider); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := store.Load("web"); !slices.ContainsFunc(p.ABIs[0].Syscalls, func(s profiles.Syscall) bool { return s.Name == "ptrace" }) {
+		t.Error("--learn-replaces did not replace the profile")
+	}
+	if _, err := prepare(map[string]string{AnnotationLearn: "web", AnnotationNamespace: "../x"}, Options{Store: dir}); !errors.Is(err, profiles.ErrBadName) {
+		t.Errorf("a bad namespace: %v", err)
+	}
+}
