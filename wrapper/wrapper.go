@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -56,29 +55,44 @@ type Options struct {
 	// Exec replaces this process with the runtime (syscall.Exec); it
 	// returns only on failure.
 	Exec func(path string, argv []string, env []string) error
-	Env  []string
+	// Output runs the runtime and returns what it printed (RuntimeOutput):
+	// exec asks it for the container's state.
+	Output func(path string, argv []string, env []string) ([]byte, error)
+	Env    []string
 }
 
-// Run prepares the bundle when the runtime is asked to create a
-// container (learning or enforcement, as the container's environment or
-// annotations ask), then execs the real runtime with the original
-// arguments. Every other command passes straight through. When the
-// container is refused, the reason also goes to the runtime's --log file,
-// which is where containerd (and so Docker) looks for it.
+// Run prepares the bundle when the runtime is asked to make a container
+// (learning or enforcement, as the container's environment or annotations
+// ask), keeps a process exec'd into an enforced container within its
+// capabilities, then execs the real runtime with the original arguments.
+// Every other command passes straight through. A command line the wrapper
+// cannot read the way the runtime will is refused (see args.go). When the
+// wrapper refuses, nothing is written and the runtime never runs; the
+// reason also goes to the runtime's --log file, which is where containerd
+// (and so Docker) looks for it.
 func Run(o Options) error {
-	inv := parseRuntimeArgs(o.Args)
-	runtime, err := lookPath(o.Runtime)
+	runtime, lookErr := lookPath(o.Runtime)
+	d := dialectOf(o.Runtime)
+	if lookErr == nil {
+		d = dialectOf(runtime)
+	}
+	inv, err := parseRuntimeArgs(d, o.Args)
+	if lookErr != nil {
+		return inv.logError(fmt.Errorf("%w: %w", ErrRuntime, lookErr))
+	}
 	if err != nil {
 		return inv.logError(fmt.Errorf("%w: %w", ErrRuntime, err))
 	}
-	if inv.ambiguous(o.Args) {
-		return inv.logError(fmt.Errorf("%w: cannot tell the runtime command in %q (%q is none; an unknown flag with a value before it?): refusing rather than creating a container unprepared",
-			ErrRuntime, o.Args, inv.Command))
+	switch inv.Command {
+	case "create", "run":
+		err = prepareBundle(inv, o)
+	case "restore":
+		err = checkRestore(inv)
+	case "exec":
+		err = o.narrowExec(runtime, d, inv)
 	}
-	if inv.Command == "create" || inv.Command == "run" {
-		if err := prepareBundle(inv, o); err != nil {
-			return inv.logError(fmt.Errorf("%w: %w", ErrRuntime, err))
-		}
+	if err != nil {
+		return inv.logError(fmt.Errorf("%w: %w", ErrRuntime, err))
 	}
 	argv := append([]string{filepath.Base(runtime)}, o.Args...)
 	if err := o.Exec(runtime, argv, o.Env); err != nil {
@@ -93,86 +107,6 @@ func lookPath(name string) (string, error) {
 		return "", fmt.Errorf("--runtime %s: %w (install it, or give its path)", name, err)
 	}
 	return p, nil
-}
-
-// runtimeRequest is what the wrapper needs from an engine's invocation.
-type runtimeRequest struct {
-	Command   string
-	Bundle    string // --bundle of create/run ("" means the working directory)
-	Log       string // global --log
-	LogFormat string // global --log-format
-}
-
-// valueFlags are the runc and crun flags (without dashes) that take a
-// separate value; other flags are taken as booleans. An unknown flag with
-// a separate value would be taken for the command: see ambiguous.
-var valueFlags = map[string]bool{
-	// global
-	"root": true, "log": true, "log-format": true, "log-level": true, "criu": true,
-	"rootless": true, "cgroup-manager": true,
-	// create and run
-	"bundle": true, "b": true, "console-socket": true, "pid-file": true, "preserve-fds": true,
-}
-
-// parseRuntimeArgs finds the command, its bundle and the log settings in a
-// runc-style command line: global flags, command, command flags, id. Flags
-// may have one dash or two, and their value after "=" or as the next
-// argument.
-func parseRuntimeArgs(args []string) runtimeRequest {
-	var r runtimeRequest
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" || a == "-" {
-			continue
-		}
-		if !strings.HasPrefix(a, "-") {
-			if r.Command == "" {
-				r.Command = a
-			} // else the container id
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !hasValue && valueFlags[name] && i+1 < len(args) {
-			i++
-			value, hasValue = args[i], true
-		}
-		if !hasValue {
-			continue
-		}
-		switch {
-		case r.Command == "" && name == "log":
-			r.Log = value
-		case r.Command == "" && name == "log-format":
-			r.LogFormat = value
-		case r.Command != "" && (name == "bundle" || name == "b"):
-			r.Bundle = value
-		}
-	}
-	return r
-}
-
-// runtimeCommands are runc's and crun's commands.
-var runtimeCommands = map[string]bool{
-	"checkpoint": true, "create": true, "delete": true, "events": true, "exec": true, "features": true,
-	"help": true, "init": true, "kill": true, "list": true, "pause": true, "ps": true, "restore": true,
-	"resume": true, "run": true, "spec": true, "start": true, "state": true, "update": true,
-}
-
-// ambiguous reports whether the command line may be a create the parser
-// did not recognise (an unknown command followed by "create" or "run"):
-// passing it through could start a container without its profile.
-func (r runtimeRequest) ambiguous(args []string) bool {
-	if r.Command == "" || runtimeCommands[r.Command] {
-		return false
-	}
-	return slices.Contains(args, "create") || slices.Contains(args, "run")
-}
-
-func (r runtimeRequest) bundleDir() string {
-	if r.Bundle != "" {
-		return r.Bundle
-	}
-	return "."
 }
 
 // logError appends err to the runtime's --log file and returns it.

@@ -23,25 +23,27 @@ func TestParseRuntimeArgs(t *testing.T) {
 	}{
 		{"containerd create", []string{"--root", "/run/docker/runtime-runc/moby", "--log", "/b/log.json",
 			"--log-format", "json", "--systemd-cgroup", "create", "--bundle", "/b", "--pid-file", "/b/init.pid", "abc"},
-			runtimeRequest{Command: "create", Bundle: "/b", Log: "/b/log.json", LogFormat: "json"}},
+			runtimeRequest{Command: "create", ID: "abc", Bundle: "/b", Log: "/b/log.json", LogFormat: "json"}},
 		{"equals and short bundle", []string{"--log=/l", "create", "-b", "/b", "id"},
-			runtimeRequest{Command: "create", Bundle: "/b", Log: "/l"}},
+			runtimeRequest{Command: "create", ID: "id", Bundle: "/b", Log: "/l"}},
 		{"bundle with equals", []string{"run", "--bundle=/b", "--no-pivot", "id"},
-			runtimeRequest{Command: "run", Bundle: "/b"}},
+			runtimeRequest{Command: "run", ID: "id", Bundle: "/b"}},
 		{"single dash long flag", []string{"-log", "/l", "-log-format", "text", "create", "id"},
-			runtimeRequest{Command: "create", Log: "/l", LogFormat: "text"}},
+			runtimeRequest{Command: "create", ID: "id", Log: "/l", LogFormat: "text"}},
 		{"no bundle: working directory", []string{"create", "--console-socket", "/s", "id"},
-			runtimeRequest{Command: "create"}},
+			runtimeRequest{Command: "create", ID: "id"}},
 		{"a --bundle after the command only", []string{"--root", "--bundle", "delete", "--force", "id"},
 			runtimeRequest{Command: "delete"}},
 		{"other command", []string{"--root", "/r", "state", "id"}, runtimeRequest{Command: "state"}},
-		{"double dash", []string{"--", "create", "--bundle", "/b", "id"}, runtimeRequest{Command: "create", Bundle: "/b"}},
+		{"double dash", []string{"--", "create", "--bundle", "/b", "id"}, runtimeRequest{Command: "create", ID: "id", Bundle: "/b"}},
 		{"nothing", nil, runtimeRequest{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := parseRuntimeArgs(tt.args); got != tt.want {
-				t.Errorf("parseRuntimeArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
+			got, err := parseRuntimeArgs(dialectRunc, tt.args)
+			got.Globals = nil // TestParseRuntimeArgsForms checks them
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("parseRuntimeArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
 			}
 		})
 	}

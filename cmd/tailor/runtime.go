@@ -28,8 +28,11 @@ On create (and run) the bundle's config.json is prepared: ` + wrapper.EnvLearn +
 ` + hook.AnnotationLearn + `) adds the tailor hook and the learning filter; ` + wrapper.EnvProfile + ` (or
 ` + wrapper.AnnotationProfile + `) applies the stored profile's seccomp filter and capabilities, and a
 missing, invalid or incomplete profile refuses the container; a profile never grants a capability
-the engine did not. Every other command, and a container that asks for neither, passes straight
-through. The "--" ends tailor's own flags. See docs/engines.md.`,
+the engine did not. On exec into a container that enforces a profile, the process file's
+capabilities are narrowed to the container's, and a --cap it does not hold is refused. A command
+line tailor cannot read the way the runtime will (crun's --config, abbreviated options, -bDIR) is
+refused. Every other command, and a container that asks for neither, passes straight through.
+The "--" ends tailor's own flags. See docs/engines.md.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "runtime", Aliases: []string{"delegate"}, Value: "runc", Usage: "the real OCI runtime: runc, crun or a path"},
 			storeFlag(),
@@ -43,7 +46,7 @@ through. The "--" ends tailor's own flags. See docs/engines.md.`,
 				Exe: selfExe(), TracerDir: c.String("tracer-dir"),
 				Apply:   bundle.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
 				NoLearn: c.Bool("no-learn"),
-				Exec:    execRuntime, Env: os.Environ(),
+				Exec:    execRuntime, Output: wrapper.RuntimeOutput, Env: os.Environ(),
 			}
 			return fail(exitTailor, wrapper.Run(opts))
 		},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -61,5 +62,59 @@ func TestRuntimePassesArguments(t *testing.T) {
 				t.Errorf("exec'd %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// TestRuntimeExecAndRefusals checks the wiring of exec (the runtime is
+// asked for the container's bundle, and the process file's capabilities
+// are narrowed to the container's) and of a refused command line (crun's
+// --config, never passed on).
+func TestRuntimeExecAndRefusals(t *testing.T) {
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "bundle")
+	if err := os.MkdirAll(bundle, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := `{"process":{"args":["/bin/sh"],"cwd":"/","env":["TAILOR_PROFILE=web"],` +
+		`"capabilities":{"bounding":["CAP_CHOWN"],"effective":["CAP_CHOWN"],"permitted":["CAP_CHOWN"]}},"root":{"path":"rootfs"}}`
+	process := filepath.Join(dir, "process.json")
+	for path, data := range map[string]string{
+		filepath.Join(bundle, "config.json"): config,
+		process:                              `{"args":["sh"],"cwd":"/","capabilities":{"bounding":["CAP_CHOWN","CAP_SYS_ADMIN"],"effective":["CAP_CHOWN","CAP_SYS_ADMIN"]}}`,
+	} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := fmt.Sprintf("#!/bin/sh\ncase \" $* \" in *\" state \"*) printf '{\"id\":\"id\",\"bundle\":\"%s\"}' ;; esac\n", bundle)
+	for _, name := range []string{"runc", "crun"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	old := execRuntime
+	execRuntime = func(path string, argv, env []string) error {
+		got = append([]string{path}, argv...)
+		return nil
+	}
+	t.Cleanup(func() { execRuntime = old })
+
+	args := []string{"--root", "/r", "exec", "--process", process, "--detach", "id"}
+	if _, stderr, code := runCLI(t, append([]string{"runtime", "--runtime", filepath.Join(dir, "runc"), "--"}, args...)...); code != 0 {
+		t.Fatalf("exec: exit %d, stderr %q", code, stderr)
+	}
+	if want := append([]string{filepath.Join(dir, "runc"), "runc"}, args...); !reflect.DeepEqual(got, want) {
+		t.Errorf("exec'd %q, want %q", got, want)
+	}
+	if data, _ := os.ReadFile(process); strings.Contains(string(data), "CAP_SYS_ADMIN") {
+		t.Errorf("the exec'd process keeps CAP_SYS_ADMIN, which the container's profile does not grant: %s", data)
+	}
+
+	got = nil
+	_, stderr, code := runCLI(t, "runtime", "--runtime", filepath.Join(dir, "crun"), "--",
+		"create", "--bundle", bundle, "--config", filepath.Join(dir, "other.json"), "id")
+	if code != exitTailor || !strings.Contains(stderr, "--config: crun would read the container's config from") || got != nil {
+		t.Errorf("crun --config: exit %d, stderr %q, exec'd %q; want a refusal naming --config", code, stderr, got)
 	}
 }
