@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -425,5 +426,49 @@ func TestLearnCapabilities(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLearnFailsFast: with the tracer hung (its socket accepts and never
+// answers) tailor learn fails soon, as tailor's own failure (125), saying
+// why; a missing bundle is bad input (2) at once.
+func TestLearnFailsFast(t *testing.T) {
+	requireRoot(t)
+	bin := tailorBin(t)
+	dir := filepath.Join(t.TempDir(), "hung")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", filepath.Join(dir, "tracer.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	b := newBundle(t, busyboxRootfs(t), []string{"/bin/true"})
+	start := time.Now()
+	res := run(t, nil, bin, "learn", "--bundle", b.Dir, "--name", containerID(t), "-o", filepath.Join(t.TempDir(), "p.json"),
+		"--tracer-dir", dir)
+	took := time.Since(start)
+	t.Logf("tailor learn against a hung tracer: exit %d after %s", res.ExitCode, took.Round(time.Millisecond))
+	if res.ExitCode != 125 || !strings.Contains(res.Stderr, "tracer") {
+		t.Errorf("want exit 125 naming the tracer:\n%s", res)
+	}
+	// Generous: the hook's tracer timeout (10 s) and the probe (2 s), not
+	// the 40 s wait for a profile that cannot come.
+	if took > 30*time.Second {
+		t.Errorf("took %s to fail", took)
+	}
+	res = run(t, nil, bin, "learn", "--bundle", filepath.Join(t.TempDir(), "nosuch"), "-o", filepath.Join(t.TempDir(), "p.json"))
+	if res.ExitCode != 2 || !strings.Contains(res.Stderr, "config.json") {
+		t.Errorf("missing bundle: want exit 2 naming config.json:\n%s", res)
 	}
 }
