@@ -134,8 +134,13 @@ func listProfiles(w io.Writer, s *profiles.Store, format string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
+	return writeEntries(w, "NAME", entries)
+}
+
+// writeEntries prints stored profiles or recordings as a table.
+func writeEntries(w io.Writer, first string, entries []profiles.Entry) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSIZE\tMODIFIED\tSTATUS")
+	fmt.Fprintf(tw, "%s\tSIZE\tMODIFIED\tSTATUS\n", first)
 	for _, e := range entries {
 		status := "complete"
 		switch {
@@ -156,19 +161,7 @@ func listRecordings(w io.Writer, s *profiles.Store, scope profiles.Scope, name s
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECORDING\tSIZE\tSTATUS")
-	for _, e := range entries {
-		status := "complete"
-		switch {
-		case e.Err != nil:
-			status = "invalid: " + e.Err.Error()
-		case !e.Complete:
-			status = "incomplete"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\n", e.Name, e.Size, status)
-	}
-	return tw.Flush()
+	return writeEntries(w, "RECORDING", entries)
 }
 
 func countSyscalls(p *profiles.Profile) int {

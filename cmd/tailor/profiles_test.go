@@ -199,3 +199,37 @@ func TestProfilesCommands(t *testing.T) {
 		t.Errorf("after rm web:\n%s", out)
 	}
 }
+
+func TestPromoteCommand(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	p, err := profiles.Load(baselineFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := profiles.NewStore(store)
+	for _, scope := range []profiles.Scope{"", "team-a"} {
+		if _, err := s.Record(scope, "web", "c1", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, _, code := runCLI(t, "profiles", "recordings", "--store", store, "web"); code != 0 || !strings.Contains(out, "RECORDING") || !strings.Contains(out, "c1") {
+		t.Errorf("recordings (exit %d):\n%s", code, out)
+	}
+	if _, stderr, code := runCLI(t, "profiles", "show", "--store", store, "web"); code != exitUsage || !strings.Contains(stderr, "not found") {
+		t.Errorf("a recording is enforceable before promotion: exit %d %s", code, stderr)
+	}
+	if out, stderr, code := runCLI(t, "profiles", "promote", "web", "--store", store); code != 0 || !strings.Contains(out, "promoted 1 recording(s) of web (host) into web") {
+		t.Fatalf("promote (exit %d): %s%s", code, out, stderr)
+	}
+	if out, stderr, code := runCLI(t, "profiles", "promote", "--store", store, "--namespace", "team-a", "web"); code != 0 || !strings.Contains(out, "into team-a.web") {
+		t.Fatalf("promote --namespace (exit %d): %s%s", code, out, stderr)
+	}
+	for _, name := range []string{"web", "team-a.web"} {
+		if _, err := s.Load(name); err != nil {
+			t.Errorf("%s after promotion: %v", name, err)
+		}
+	}
+	if _, stderr, code := runCLI(t, "profiles", "promote", "--store", store, "web"); code != exitUsage || !strings.Contains(stderr, "no recordings") {
+		t.Errorf("promote with nothing pending: exit %d %s", code, stderr)
+	}
+}
