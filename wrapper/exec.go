@@ -18,6 +18,7 @@ import (
 
 	"github.com/tailor-dev/tailor/bundle"
 	"github.com/tailor-dev/tailor/internal/ociconfig"
+	"github.com/tailor-dev/tailor/internal/runtimeargs"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -40,7 +41,7 @@ import (
 
 // narrowExec keeps a process exec'd into a container that enforces a
 // profile within the container's capabilities.
-func (o Options) narrowExec(runtime string, d dialect, inv runtimeRequest) error {
+func (o Options) narrowExec(runtime string, d runtimeargs.Dialect, inv invocation) error {
 	if inv.Process == "" && len(inv.Caps) == 0 {
 		return nil // the container's own capabilities
 	}
@@ -65,7 +66,7 @@ func (o Options) narrowExec(runtime string, d dialect, inv runtimeRequest) error
 // container's, rewriting the file (atomically) only when that takes
 // something away. The file is often in /tmp (go-runc's default), so it is
 // read and replaced through a handle on its directory.
-func narrowProcess(inv runtimeRequest, config []byte, req request) error {
+func narrowProcess(inv invocation, config []byte, req request) error {
 	dir, name := filepath.Split(inv.Process)
 	if dir == "" {
 		dir = "."
@@ -132,7 +133,7 @@ func readRegular(root *os.Root, name string) ([]byte, os.FileMode, error) {
 // checkExecCaps refuses a --cap that would give the exec'd process a
 // capability the container lacks in a set the runtime puts it in (for a
 // runtime other than runc and crun, the inheritable set too).
-func checkExecCaps(d dialect, inv runtimeRequest, config []byte, req request) error {
+func checkExecCaps(d runtimeargs.Dialect, inv invocation, config []byte, req request) error {
 	cfg, err := ociconfig.Parse(config)
 	if err != nil {
 		return fmt.Errorf("exec %s: the container's config: %w", inv.ID, err)
@@ -149,7 +150,7 @@ func checkExecCaps(d dialect, inv runtimeRequest, config []byte, req request) er
 		name string
 		caps []string
 	}{{"bounding", held.Bounding}, {"effective", held.Effective}, {"permitted", held.Permitted}, {"ambient", held.Ambient}}
-	if d == dialectOther {
+	if d == runtimeargs.Other {
 		sets = append(sets, struct {
 			name string
 			caps []string
@@ -173,7 +174,7 @@ func checkExecCaps(d dialect, inv runtimeRequest, config []byte, req request) er
 // containerConfig finds the config the container was made from: the
 // runtime's state of the container names its bundle (`runc state ID`),
 // with the same global options (--root) as the exec.
-func (o Options) containerConfig(runtime string, inv runtimeRequest) (string, []byte, error) {
+func (o Options) containerConfig(runtime string, inv invocation) (string, []byte, error) {
 	argv := slices.Concat([]string{filepath.Base(runtime)}, inv.Globals, []string{"state"})
 	if strings.HasPrefix(inv.ID, "-") {
 		argv = append(argv, "--")
@@ -209,7 +210,7 @@ func (o Options) containerConfig(runtime string, inv runtimeRequest) (string, []
 // exec'd into it afterwards takes the config of the restore's bundle, which
 // the engine wrote anew, without the profile. A container that asks nothing
 // is restored as it is.
-func checkRestore(inv runtimeRequest) error {
+func checkRestore(inv invocation) error {
 	path := filepath.Join(inv.bundleDir(), "config.json")
 	data, err := ociconfig.ReadFile(path)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/tailor-dev/tailor/generator"
 	"github.com/tailor-dev/tailor/hook"
 	"github.com/tailor-dev/tailor/internal/ociconfig"
+	"github.com/tailor-dev/tailor/internal/runtimeargs"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -48,10 +49,14 @@ type Options struct {
 	// Apply tunes how a profile is enforced (see bundle.ApplyProfile).
 	Apply bundle.ApplyOptions
 	// NoLearn refuses learning requests: a container's environment comes
-	// from its image too, and a learning run replaces the stored profile
-	// of that name. Daemons that only enforce set it and register a second
-	// runtime for learning.
+	// from its image too. Daemons that only enforce set it and register a
+	// second runtime for learning.
 	NoLearn bool
+	// LearnReplaces makes a learning run replace the stored profile of
+	// its name, which other containers may enforce (the hook's
+	// --learn-replaces). Without it, a learning run adds a recording that
+	// an operator promotes (tailor profiles promote NAME).
+	LearnReplaces bool
 	// Exec replaces this process with the runtime (syscall.Exec); it
 	// returns only on failure.
 	Exec func(path string, argv []string, env []string) error
@@ -66,17 +71,18 @@ type Options struct {
 // ask), keeps a process exec'd into an enforced container within its
 // capabilities, then execs the real runtime with the original arguments.
 // Every other command passes straight through. A command line the wrapper
-// cannot read the way the runtime will is refused (see args.go). When the
+// cannot read the way the runtime will is refused (see runtimeargs). When the
 // wrapper refuses, nothing is written and the runtime never runs; the
 // reason also goes to the runtime's --log file, which is where containerd
 // (and so Docker) looks for it.
 func Run(o Options) error {
 	runtime, lookErr := lookPath(o.Runtime)
-	d := dialectOf(o.Runtime)
+	d := runtimeargs.DialectOf(o.Runtime)
 	if lookErr == nil {
-		d = dialectOf(runtime)
+		d = runtimeargs.DialectOf(runtime)
 	}
-	inv, err := parseRuntimeArgs(d, o.Args)
+	req, err := runtimeargs.Parse(d, o.Args)
+	inv := invocation{req}
 	if lookErr != nil {
 		return inv.logError(fmt.Errorf("%w: %w", ErrRuntime, lookErr))
 	}
@@ -109,10 +115,22 @@ func lookPath(name string) (string, error) {
 	return p, nil
 }
 
+// invocation is the engine's command line as the wrapper read it.
+type invocation struct{ runtimeargs.Request }
+
+// bundleDir is the bundle of create, run and restore: --bundle, or the
+// working directory.
+func (r invocation) bundleDir() string {
+	if r.Bundle != "" {
+		return r.Bundle
+	}
+	return "."
+}
+
 // logError appends err to the runtime's --log file and returns it.
 // containerd reports the last error of that file when the runtime fails,
 // so this is the message Docker shows.
-func (r runtimeRequest) logError(err error) error {
+func (r invocation) logError(err error) error {
 	r.log("error", err.Error())
 	return err
 }
@@ -120,7 +138,7 @@ func (r runtimeRequest) logError(err error) error {
 // log appends one entry to the runtime's --log file, in its format, the
 // way runc logs. Nothing goes to stdout or stderr: for create, those are
 // the container's own.
-func (r runtimeRequest) log(level, msg string) {
+func (r invocation) log(level, msg string) {
 	if r.Log == "" {
 		return
 	}
@@ -141,7 +159,7 @@ func (r runtimeRequest) log(level, msg string) {
 
 // prepareBundle rewrites the bundle's config.json (atomically) for
 // learning or enforcement, or leaves it alone when neither is asked for.
-func prepareBundle(inv runtimeRequest, o Options) error {
+func prepareBundle(inv invocation, o Options) error {
 	path := filepath.Join(inv.bundleDir(), "config.json")
 	data, err := ociconfig.ReadFile(path)
 	if err != nil {
@@ -256,11 +274,19 @@ func (o Options) learning(config []byte, name string) ([]byte, error) {
 	if err := cfg.Set(name, "annotations", hook.AnnotationLearn); err != nil {
 		return nil, err
 	}
+	return bundle.AddLearning(cfg.Bytes(), "", hook.Spec(o.Exe, o.hookArgs()))
+}
+
+// hookArgs are the arguments of the learning hook.
+func (o Options) hookArgs() []string {
 	args := []string{"tailor", "hook", "--store", profiles.NewStore(o.Store).Dir}
+	if o.LearnReplaces {
+		args = append(args, "--learn-replaces")
+	}
 	if o.TracerDir != "" {
 		args = append(args, "--tracer-dir", o.TracerDir)
 	}
-	return bundle.AddLearning(cfg.Bytes(), "", hook.Spec(o.Exe, args))
+	return args
 }
 
 // enforcing applies the stored profile name; a missing, invalid or

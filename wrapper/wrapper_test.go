@@ -15,40 +15,6 @@ import (
 	"github.com/tailor-dev/tailor/profiles"
 )
 
-func TestParseRuntimeArgs(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want runtimeRequest
-	}{
-		{"containerd create", []string{"--root", "/run/docker/runtime-runc/moby", "--log", "/b/log.json",
-			"--log-format", "json", "--systemd-cgroup", "create", "--bundle", "/b", "--pid-file", "/b/init.pid", "abc"},
-			runtimeRequest{Command: "create", ID: "abc", Bundle: "/b", Log: "/b/log.json", LogFormat: "json"}},
-		{"equals and short bundle", []string{"--log=/l", "create", "-b", "/b", "id"},
-			runtimeRequest{Command: "create", ID: "id", Bundle: "/b", Log: "/l"}},
-		{"bundle with equals", []string{"run", "--bundle=/b", "--no-pivot", "id"},
-			runtimeRequest{Command: "run", ID: "id", Bundle: "/b"}},
-		{"single dash long flag", []string{"-log", "/l", "-log-format", "text", "create", "id"},
-			runtimeRequest{Command: "create", ID: "id", Log: "/l", LogFormat: "text"}},
-		{"no bundle: working directory", []string{"create", "--console-socket", "/s", "id"},
-			runtimeRequest{Command: "create", ID: "id"}},
-		{"a --bundle after the command only", []string{"--root", "--bundle", "delete", "--force", "id"},
-			runtimeRequest{Command: "delete"}},
-		{"other command", []string{"--root", "/r", "state", "id"}, runtimeRequest{Command: "state"}},
-		{"double dash", []string{"--", "create", "--bundle", "/b", "id"}, runtimeRequest{Command: "create", ID: "id", Bundle: "/b"}},
-		{"nothing", nil, runtimeRequest{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseRuntimeArgs(dialectRunc, tt.args)
-			got.Globals = nil // TestParseRuntimeArgsForms checks them
-			if err != nil || !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("parseRuntimeArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
-			}
-		})
-	}
-}
-
 // runtimeFixture is a bundle, a store and a fake runtime for Run.
 type runtimeFixture struct {
 	bundle, store, runtime, log string

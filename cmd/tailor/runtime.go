@@ -15,29 +15,33 @@ func init() {
 	register(&cli.Command{
 		Name:      "runtime",
 		Usage:     "OCI runtime wrapper (for Docker): learn or enforce a profile on create, then exec the real runtime",
-		UsageText: "tailor runtime [--runtime runc|crun|PATH] [--store DIR] -- RUNTIME-ARGS...",
+		UsageText: "tailor runtime [--runtime runc|crun|PATH] [--store DIR] [--learn-replaces] -- RUNTIME-ARGS...",
 		Description: `Register it with Docker (daemon.json):
 
      "runtimes": {"tailor": {"path": "/usr/local/bin/tailor",
                              "runtimeArgs": ["runtime", "--runtime", "runc", "--"]}}
 
-   then: docker run --runtime tailor -e ` + wrapper.EnvLearn + `=web IMAGE     (learn into the store)
+   then: docker run --runtime tailor -e ` + wrapper.EnvLearn + `=web IMAGE     (add a recording of web)
+         tailor profiles promote web                               (make it the profile web)
          docker run --runtime tailor -e ` + wrapper.EnvProfile + `=web IMAGE   (enforce it)
 
 On create (and run) the bundle's config.json is prepared: ` + wrapper.EnvLearn + ` (or the annotation
-` + hook.AnnotationLearn + `) adds the tailor hook and the learning filter; ` + wrapper.EnvProfile + ` (or
-` + wrapper.AnnotationProfile + `) applies the stored profile's seccomp filter and capabilities, and a
-missing, invalid or incomplete profile refuses the container; a profile never grants a capability
-the engine did not. On exec into a container that enforces a profile, the process file's
-capabilities are narrowed to the container's, and a --cap it does not hold is refused. A command
-line tailor cannot read the way the runtime will (crun's --config, abbreviated options, -bDIR) is
-refused. Every other command, and a container that asks for neither, passes straight through.
+` + hook.AnnotationLearn + `) adds the tailor hook and the learning filter, and the hook adds a
+recording to the store that an operator promotes (with --learn-replaces it replaces the stored
+profile, which other containers may enforce); ` + wrapper.EnvProfile + ` (or ` + wrapper.AnnotationProfile + `)
+applies the stored profile's seccomp filter and capabilities, and a missing, invalid or
+incomplete profile refuses the container; a profile never grants a capability the engine did
+not. On exec into a container that enforces a profile, the process file's capabilities are
+narrowed to the container's, and a --cap it does not hold is refused. A command line tailor
+cannot read the way the runtime will (crun's --config, abbreviated options, -bDIR) is refused.
+Every other command, and a container that asks for neither, passes straight through.
 The "--" ends tailor's own flags. See docs/engines.md.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "runtime", Aliases: []string{"delegate"}, Value: "runc", Usage: "the real OCI runtime: runc, crun or a path"},
 			storeFlag(),
 			&cli.BoolFlag{Name: "allow-incomplete", Usage: "enforce profiles that lost observations while recording"},
 			&cli.BoolFlag{Name: "no-learn", Usage: "refuse learning requests (an image's environment can ask for one): enforce only"},
+			learnReplacesFlag,
 			tracerDirFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -45,8 +49,8 @@ The "--" ends tailor's own flags. See docs/engines.md.`,
 				Runtime: c.String("runtime"), Args: c.Args().Slice(), Store: c.String("store"),
 				Exe: selfExe(), TracerDir: c.String("tracer-dir"),
 				Apply:   bundle.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
-				NoLearn: c.Bool("no-learn"),
-				Exec:    execRuntime, Output: wrapper.RuntimeOutput, Env: os.Environ(),
+				NoLearn: c.Bool("no-learn"), LearnReplaces: c.Bool("learn-replaces"),
+				Exec: execRuntime, Output: wrapper.RuntimeOutput, Env: os.Environ(),
 			}
 			return fail(exitTailor, wrapper.Run(opts))
 		},

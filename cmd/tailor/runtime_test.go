@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -116,5 +118,58 @@ func TestRuntimeExecAndRefusals(t *testing.T) {
 		"create", "--bundle", bundle, "--config", filepath.Join(dir, "other.json"), "id")
 	if code != exitTailor || !strings.Contains(stderr, "--config: crun would read the container's config from") || got != nil {
 		t.Errorf("crun --config: exit %d, stderr %q, exec'd %q; want a refusal naming --config", code, stderr, got)
+	}
+}
+
+// TestRuntimeLearnReplaces checks that --learn-replaces reaches the
+// learning hook the wrapper adds, and that without it the hook adds a
+// recording (no --learn-replaces).
+func TestRuntimeLearnReplaces(t *testing.T) {
+	for _, replaces := range []bool{false, true} {
+		t.Run(fmt.Sprint("learn-replaces=", replaces), func(t *testing.T) {
+			dir := t.TempDir()
+			fake := filepath.Join(dir, "fake-runc")
+			bundle := filepath.Join(dir, "bundle")
+			if err := os.MkdirAll(bundle, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			config := `{"process":{"args":["/bin/sh"],"cwd":"/","env":["TAILOR_LEARN=web"]},"root":{"path":"rootfs"}}`
+			for path, data := range map[string]string{fake: "#!/bin/sh\n", filepath.Join(bundle, "config.json"): config} {
+				if err := os.WriteFile(path, []byte(data), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			old := execRuntime
+			execRuntime = func(string, []string, []string) error { return nil }
+			t.Cleanup(func() { execRuntime = old })
+
+			args := []string{"runtime", "--runtime", fake, "--store", filepath.Join(dir, "store")}
+			if replaces {
+				args = append(args, "--learn-replaces")
+			}
+			args = append(args, "--", "create", "--bundle", bundle, "id")
+			if _, stderr, code := runCLI(t, args...); code != 0 {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg struct {
+				Hooks struct {
+					CreateRuntime []struct{ Args []string }
+				}
+			}
+			if err := json.Unmarshal(data, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Hooks.CreateRuntime) != 1 {
+				t.Fatalf("createRuntime hooks = %+v, want the tailor hook", cfg.Hooks.CreateRuntime)
+			}
+			hookArgs := cfg.Hooks.CreateRuntime[0].Args
+			if got := slices.Contains(hookArgs, "--learn-replaces"); got != replaces {
+				t.Errorf("hook args %q: --learn-replaces %v, want %v", hookArgs, got, replaces)
+			}
+		})
 	}
 }

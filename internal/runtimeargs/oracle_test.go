@@ -1,4 +1,4 @@
-package wrapper
+package runtimeargs
 
 import (
 	"errors"
@@ -11,14 +11,14 @@ import (
 )
 
 // The models below say what runc and crun would do with a command line,
-// written apart from the wrapper's parser so that the two can be compared:
-// runc's with Go's flag package itself (which runc's urfave/cli v1 drives),
-// crun's as glibc argp reads options. Option lists are those of runc 1.1
+// written apart from Parse so that the two can be compared: runc's with
+// Go's flag package itself (which runc's urfave/cli v1 drives), crun's as
+// glibc argp reads options. Option lists are those of runc 1.1
 // to 1.5 and crun 1.8 to 1.26, so that a line any of them would accept is
-// one the wrapper must read alike or refuse.
+// one Parse must read alike or refuse.
 
-// reading is what a runtime does with a command line, as far as the
-// wrapper cares. Command is "" when the runtime fails, or prints help or
+// reading is what a runtime does with a command line, as far as Parse
+// cares. Command is "" when the runtime fails, or prints help or
 // its version and exits.
 type reading struct {
 	Command string
@@ -416,7 +416,7 @@ func crunReads(args []string) reading {
 	return r
 }
 
-// TestRuntimeModels pins what the models say about the forms the wrapper
+// TestRuntimeModels pins what the models say about the forms Parse
 // refuses or takes, so that the fuzz target compares against runc and crun
 // as they are (runc 1.1.5 and crun 1.8.1 behave so on the command line).
 func TestRuntimeModels(t *testing.T) {

@@ -1,4 +1,4 @@
-package wrapper
+package runtimeargs
 
 import (
 	"fmt"
@@ -7,60 +7,42 @@ import (
 	"strings"
 )
 
-// The wrapper reads the engine's command line the way the real runtime
-// will, and refuses what it cannot read that way: a create it misreads
-// would start a container from a config it never prepared. runc and crun
-// parse differently:
-//
-//   - runc (Go's flag package, through urfave/cli): -name and --name alike,
-//     the value after "=" or as the next argument, no abbreviations, no
-//     value attached to a one-letter option (-bDIR is an unknown option).
-//   - crun (glibc argp): --name[=value] with unambiguous abbreviations
-//     (--bund is --bundle), -b DIR or -bDIR, grouped switches (-dt), and
-//     -bundle is -b with the value "undle".
-//
-// For runc the wrapper takes the forms Go's flag package takes. Of crun's
-// it takes full long names and single short options, and refuses
-// abbreviations, attached values and groups, which no engine writes. For
-// any other runtime it takes only the forms both read alike. For all,
-// options come before the container id (runc would move later ones
-// forward, crun refuses them), --bundle at most once and not empty, and
-// crun's --config is refused: the container's config is BUNDLE/config.json.
-
-// dialect is how a runtime reads its command line.
-type dialect int
+// Dialect is how a runtime reads its command line.
+type Dialect int
 
 const (
-	// dialectOther is a runtime that is neither runc nor crun: only the
+	// Other is a runtime that is neither runc nor crun: only the
 	// forms both read alike are taken, and only options one of them has.
-	dialectOther dialect = iota
-	dialectRunc
-	dialectCrun
+	Other Dialect = iota
+	// Runc reads as Go's flag package does, through urfave/cli.
+	Runc
+	// Crun reads as glibc argp does.
+	Crun
 )
 
-func (d dialect) String() string {
+func (d Dialect) String() string {
 	switch d {
-	case dialectRunc:
+	case Runc:
 		return "runc"
-	case dialectCrun:
+	case Crun:
 		return "crun"
 	}
 	return "the runtime"
 }
 
-// dialectOf tells the runtime at path by the name of the file it is
+// DialectOf tells the runtime at path by the name of the file it is
 // (following symlinks: a "runc" that links to crun parses like crun).
-func dialectOf(path string) dialect {
+func DialectOf(path string) Dialect {
 	if p, err := filepath.EvalSymlinks(path); err == nil {
 		path = p
 	}
 	switch filepath.Base(path) {
 	case "runc":
-		return dialectRunc
+		return Runc
 	case "crun":
-		return dialectCrun
+		return Crun
 	}
-	return dialectOther
+	return Other
 }
 
 // arity is how an option takes its value.
@@ -124,8 +106,8 @@ var globalOptions = append([]option{
 	{"", 'V', noValue, inCrun},
 }, help...)
 
-// commandOptions are the options of the commands whose arguments the
-// wrapper reads: those that make a container from a bundle, and exec.
+// commandOptions are the options of the commands whose arguments Parse
+// reads: those that make a container from a bundle, and exec.
 var commandOptions = map[string][]option{
 	"create": append([]option{
 		{"bundle", 'b', value, inBoth},
@@ -196,11 +178,11 @@ var commandOptions = map[string][]option{
 }
 
 // makesContainer are the commands that make a container from a bundle's
-// config: the wrapper must read their bundle or refuse them.
+// config: Parse must read their bundle or refuse them.
 var makesContainer = map[string]bool{"create": true, "run": true, "restore": true}
 
-// runtimeRequest is what the wrapper needs from an engine's invocation.
-type runtimeRequest struct {
+// Request is what tailor runtime needs from an engine's command line.
+type Request struct {
 	Command   string
 	Globals   []string // the arguments before the command, as given
 	Log       string   // global --log
@@ -211,25 +193,18 @@ type runtimeRequest struct {
 	Caps      []string // exec --cap
 }
 
-func (r runtimeRequest) bundleDir() string {
-	if r.Bundle != "" {
-		return r.Bundle
-	}
-	return "."
-}
-
-// parseRuntimeArgs finds the command, the log settings and, for the
-// commands the wrapper acts on, their container, bundle, process file and
-// capabilities, in a command line of the form: global options, command,
-// command options, container id. An error names the argument it cannot
-// read and what would fix it; the request has what was read before it
-// (the log, to report the error in).
+// Parse reads args the way runtime d would and finds the command, the log
+// settings and, for create, run, restore and exec, their container,
+// bundle, process file and capabilities, in a command line of the form:
+// global options, command, command options, container id. An error names
+// the argument it cannot read and what would fix it; the request has what
+// was read before it (the log, to report the error in).
 //
 // A global option it cannot read hides where the command is: the line is
-// refused when "create", "run", "restore" or "exec" follows, and passed
-// through as it is otherwise.
-func parseRuntimeArgs(d dialect, args []string) (runtimeRequest, error) {
-	var r runtimeRequest
+// refused when "create", "run", "restore" or "exec" follows; otherwise the
+// request has no command, and the line can pass through as it is.
+func Parse(d Dialect, args []string) (Request, error) {
+	var r Request
 	i := 0
 	for i < len(args) {
 		a := args[i]
@@ -280,7 +255,7 @@ func parseRuntimeArgs(d dialect, args []string) (runtimeRequest, error) {
 // restore. It refuses what would leave the bundle in doubt: a --bundle
 // given twice or empty, an option after the id, and crun's --config, which
 // makes crun read another file than the bundle's config.json.
-func (r *runtimeRequest) readCreate(d dialect, args []string) error {
+func (r *Request) readCreate(d Dialect, args []string) error {
 	var ids []string
 	bundle := false
 	for i := 0; i < len(args); {
@@ -328,7 +303,7 @@ func (r *runtimeRequest) readCreate(d dialect, args []string) error {
 
 // readExec reads exec's options up to the container id; what follows the
 // id is the command to run in it.
-func (r *runtimeRequest) readExec(d dialect, args []string) error {
+func (r *Request) readExec(d Dialect, args []string) error {
 	process := false
 	for i := 0; i < len(args); {
 		a := args[i]
@@ -371,14 +346,14 @@ func isOption(a string) bool {
 
 // readOption reads the option at args[i] the way runtime d does, and
 // returns it, its value and the index of the argument after it.
-func readOption(d dialect, opts []option, args []string, i int) (option, string, int, error) {
+func readOption(d Dialect, opts []option, args []string, i int) (option, string, int, error) {
 	a := args[i]
 	var name, v string
 	var attached bool
 	switch {
 	case strings.HasPrefix(a, "--"):
 		name, v, attached = strings.Cut(a[2:], "=")
-	case d == dialectRunc: // Go's flag package reads -name as --name
+	case d == Runc: // Go's flag package reads -name as --name
 		name, v, attached = strings.Cut(a[1:], "=")
 	default:
 		return readShort(d, opts, args, i)
@@ -393,7 +368,7 @@ func readOption(d dialect, opts []option, args []string, i int) (option, string,
 	switch {
 	case o.arity == value && attached, o.arity == optValue && attached:
 		return o, v, i + 1, nil
-	case o.arity == noValue && attached && d == dialectRunc: // a boolean: -debug=false
+	case o.arity == noValue && attached && d == Runc: // a boolean: -debug=false
 		return o, v, i + 1, nil
 	case attached && o.arity == nextValue:
 		return option{}, "", 0, fmt.Errorf("%s: %s takes its value as the next argument, not after \"=\": write %s %s", a, o, o, v)
@@ -407,14 +382,14 @@ func readOption(d dialect, opts []option, args []string, i int) (option, string,
 
 // readShort reads a one-letter option, -x or -x VALUE. crun would also
 // read -xVALUE, -x=VALUE (the value "=VALUE") and groups of switches
-// (-dt); no engine writes them and the wrapper refuses them.
-func readShort(d dialect, opts []option, args []string, i int) (option, string, int, error) {
+// (-dt); no engine writes them and Parse refuses them.
+func readShort(d Dialect, opts []option, args []string, i int) (option, string, int, error) {
 	a := args[i]
 	o, ok := lookupShort(d, opts, a[1])
 	switch {
-	case len(a) > 2 && d == dialectOther && ok && o.arity == value:
+	case len(a) > 2 && d == Other && ok && o.arity == value:
 		return option{}, "", 0, fmt.Errorf("%s: runc reads it as one option, crun as -%c followed by %q: write -%c VALUE or %s=VALUE", a, a[1], a[2:], a[1], o)
-	case len(a) > 2 && d == dialectOther:
+	case len(a) > 2 && d == Other:
 		return option{}, "", 0, fmt.Errorf("%s: runc reads it as one option, crun as -%c followed by %q: write --NAME, --NAME=VALUE, -x or -x VALUE", a, a[1], a[2:])
 	case !ok:
 		return option{}, "", 0, fmt.Errorf("%s: %s has no option -%c%s", a, d, a[1], optionList(d, opts))
@@ -429,12 +404,12 @@ func readShort(d dialect, opts []option, args []string, i int) (option, string, 
 }
 
 // nextArg takes the argument after option a as its value.
-func nextArg(d dialect, o option, a string, args []string, i int) (option, string, int, error) {
+func nextArg(d Dialect, o option, a string, args []string, i int) (option, string, int, error) {
 	if i+1 >= len(args) {
 		return option{}, "", 0, fmt.Errorf("%s needs a value", a)
 	}
 	v := args[i+1]
-	if d == dialectOther && isOption(v) {
+	if d == Other && isOption(v) {
 		// runc and crun take it as the value; other parsers may take it for an option.
 		return option{}, "", 0, fmt.Errorf("%s %s: a value that starts with \"-\" may be read as an option: write %s=%s", a, v, o, v)
 	}
@@ -443,19 +418,19 @@ func nextArg(d dialect, o option, a string, args []string, i int) (option, strin
 
 // lookupLong finds a long option by its full name. Go's flag package
 // (runc) knows a one-letter option as --b as well as -b.
-func lookupLong(d dialect, opts []option, name string) (option, bool) {
+func lookupLong(d Dialect, opts []option, name string) (option, bool) {
 	for _, o := range opts {
 		if o.in&d.runtimes() == 0 {
 			continue
 		}
-		if o.long != "" && o.long == name || d == dialectRunc && len(name) == 1 && o.short == name[0] {
+		if o.long != "" && o.long == name || d == Runc && len(name) == 1 && o.short == name[0] {
 			return o, true
 		}
 	}
 	return option{}, false
 }
 
-func lookupShort(d dialect, opts []option, c byte) (option, bool) {
+func lookupShort(d Dialect, opts []option, c byte) (option, bool) {
 	for _, o := range opts {
 		if o.in&d.runtimes() != 0 && o.short != 0 && o.short == c {
 			return o, true
@@ -464,21 +439,21 @@ func lookupShort(d dialect, opts []option, c byte) (option, bool) {
 	return option{}, false
 }
 
-func (d dialect) runtimes() runtimes {
+func (d Dialect) runtimes() runtimes {
 	switch d {
-	case dialectRunc:
+	case Runc:
 		return inRunc
-	case dialectCrun:
+	case Crun:
 		return inCrun
 	}
 	return inBoth
 }
 
-// unknownLong explains a long option the wrapper does not know: for crun
+// unknownLong explains a long option Parse does not know: for crun
 // (and unknown runtimes) a prefix of known names is an abbreviation that
 // crun would expand.
-func unknownLong(d dialect, opts []option, a, name string) error {
-	if d == dialectRunc && a[1] != '-' && len(name) > 1 {
+func unknownLong(d Dialect, opts []option, a, name string) error {
+	if d == Runc && a[1] != '-' && len(name) > 1 {
 		if o, ok := lookupShort(d, opts, name[0]); ok && o.arity == value {
 			return fmt.Errorf("%s: runc has no such option, and reads no value attached to -%c: write -%c %s", a, name[0], name[0], name[1:])
 		}
@@ -490,20 +465,20 @@ func unknownLong(d dialect, opts []option, a, name string) error {
 		}
 	}
 	switch {
-	case len(expands) > 0 && d == dialectRunc:
+	case len(expands) > 0 && d == Runc:
 		return fmt.Errorf("%s: runc has no such option (%s?)", a, strings.Join(expands, ", "))
 	case len(expands) == 1:
 		return fmt.Errorf("%s: an abbreviation (of %s), which crun expands: tailor runtime reads options only written in full: write %s",
 			a, expands[0], expands[0])
 	case len(expands) > 1:
 		return fmt.Errorf("%s: an abbreviation (of %s), which crun finds ambiguous: write the option in full", a, strings.Join(expands, " or "))
-	case d == dialectOther:
+	case d == Other:
 		return fmt.Errorf("%s: an option neither runc nor crun has, so tailor runtime cannot tell how the runtime reads it: drop it%s", a, optionList(d, opts))
 	}
 	return fmt.Errorf("%s: %s has no such option%s", a, d, optionList(d, opts))
 }
 
-func optionList(d dialect, opts []option) string {
+func optionList(d Dialect, opts []option) string {
 	var names []string
 	for _, o := range opts {
 		if o.in&d.runtimes() == 0 || o.long == "program-name" || o.long == "HANG" {

@@ -1,4 +1,4 @@
-package wrapper
+package runtimeargs
 
 import (
 	"slices"
@@ -6,31 +6,31 @@ import (
 	"testing"
 )
 
-// FuzzParseRuntimeArgs checks the wrapper's reading of a command line
-// against the models of runc and crun (oracle_test.go): whenever a
-// runtime would make a container from a bundle, the wrapper either reads
-// the same command, bundle and id (and no crun --config), or refuses; the
-// same for exec's container, process file and --cap. It never passes on a
-// create it did not prepare. The input is one byte for the runtime (runc,
-// crun, another) and the arguments separated by NUL.
+// FuzzParseRuntimeArgs checks Parse's reading of a command line against
+// the models of runc and crun (oracle_test.go): whenever a runtime would
+// make a container from a bundle, Parse either reads the same command,
+// bundle and id (and no crun --config), or refuses; the same for exec's
+// container, process file and --cap. It never passes on a create it did
+// not read. The input is one byte for the runtime (runc, crun, another)
+// and the arguments separated by NUL.
 func FuzzParseRuntimeArgs(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s.d, strings.Join(s.args, "\x00"))
 	}
 	f.Fuzz(func(t *testing.T, d uint8, line string) {
 		args := strings.Split(line, "\x00")
-		checkAgainstRuntimes(t, dialect(d%3), args)
+		checkAgainstRuntimes(t, Dialect(d%3), args)
 	})
 }
 
-func checkAgainstRuntimes(t *testing.T, d dialect, args []string) {
+func checkAgainstRuntimes(t *testing.T, d Dialect, args []string) {
 	t.Helper()
-	got, err := parseRuntimeArgs(d, args)
+	got, err := Parse(d, args)
 	models := map[string]reading{}
-	if d != dialectCrun {
+	if d != Crun {
 		models["runc"] = runcReads(args)
 	}
-	if d != dialectRunc {
+	if d != Runc {
 		models["crun"] = crunReads(args)
 	}
 	for runtime, want := range models {
@@ -40,14 +40,14 @@ func checkAgainstRuntimes(t *testing.T, d dialect, args []string) {
 		switch {
 		case makesContainer[want.Command]:
 			if got.Command != want.Command || got.Bundle != want.Bundle || got.ID != want.ID || want.Config != "" {
-				t.Fatalf("%s reads %q as %+v; tailor runtime (%s) took it for %+v", runtime, args, want, d, got)
+				t.Fatalf("%s reads %q as %+v; Parse (%s) took it for %+v", runtime, args, want, d, got)
 			}
 		case want.Command == "exec":
 			if got.Command != "exec" || got.ID != want.ID || got.Process != want.Process || !slices.Equal(got.Caps, want.Caps) {
-				t.Fatalf("%s reads %q as %+v; tailor runtime (%s) took it for %+v", runtime, args, want, d, got)
+				t.Fatalf("%s reads %q as %+v; Parse (%s) took it for %+v", runtime, args, want, d, got)
 			}
 		case want.Command != "" && got.Command != "" && got.Command != want.Command:
-			t.Fatalf("%s reads %q as command %q; tailor runtime (%s) took it for %q", runtime, args, want.Command, d, got.Command)
+			t.Fatalf("%s reads %q as command %q; Parse (%s) took it for %q", runtime, args, want.Command, d, got.Command)
 		}
 	}
 	if err == nil && makesContainer[got.Command] && got.Bundle == "" && slices.Contains(args, "--bundle") {
@@ -61,7 +61,7 @@ type fuzzSeed struct {
 }
 
 func fuzzSeeds() []fuzzSeed {
-	runc, crun, other := uint8(dialectRunc), uint8(dialectCrun), uint8(dialectOther)
+	runc, crun, other := uint8(Runc), uint8(Crun), uint8(Other)
 	seeds := []fuzzSeed{
 		{runc, []string{"--root", "/run/docker/runtime-runc/moby", "--log", "/b/log.json", "--log-format", "json", "--systemd-cgroup", "create", "--bundle", "/b", "--pid-file", "/b/init.pid", "abc"}},
 		{crun, []string{"--systemd-cgroup", "--root", "/r", "--log", "/l", "--log-format=json", "create", "--bundle", "/b", "--pid-file", "/p", "--no-pivot", "--console-socket", "/s", "--preserve-fds", "1", "id"}},
