@@ -39,6 +39,9 @@ func checkPath(path string, allowed []string) error {
 	if !baseName.MatchString(base) || base == "." || base == ".." {
 		return bad("file name must match [A-Za-z0-9._-]+")
 	}
+	if !strings.HasSuffix(base, ".json") || base == ".json" {
+		return bad("file name must end in .json (seccomp JSON is all the hook reads or writes)")
+	}
 	if len(allowed) == 0 {
 		return bad("no directory is allowed for hook output (start the hook with --allow-dir DIR)")
 	}
@@ -62,7 +65,10 @@ func openParent(path string, allowed []string) (*os.File, string, error) {
 	dir, base := filepath.Split(path)
 	f, err := openDirNoFollow(filepath.Clean(dir))
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %q: %w", ErrUnsafePath, path, err)
+		// One message whatever the reason, so that an annotation cannot
+		// probe what exists in directories its author cannot list.
+		return nil, "", fmt.Errorf("%w: %q: its directory cannot be opened without following a symbolic link (missing, not a directory, or a link)",
+			ErrUnsafePath, path)
 	}
 	var st unix.Stat_t
 	err = unix.Fstatat(int(f.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW)

@@ -182,13 +182,14 @@ func prepare(ann map[string]string, opts Options) (request, error) {
 		if err != nil {
 			return r, fmt.Errorf("annotation %s: %w", AnnotationTraceSyscall, err)
 		}
-		dir, base, err := openParent(of, opts.AllowDirs)
+		allowed := scoped(opts.AllowDirs, r.scope)
+		dir, base, err := openParent(of, allowed)
 		if err != nil {
 			return r, fmt.Errorf("annotation %s: output: %w", AnnotationTraceSyscall, err)
 		}
 		r.out.SeccompOut = &target{Dir: r.add(dir), Name: base, Path: of}
 		if inf != "" {
-			in, err := readInput(inf, opts.AllowDirs)
+			in, err := readInput(inf, allowed)
 			if err != nil {
 				return r, fmt.Errorf("annotation %s: input: %w", AnnotationTraceSyscall, err)
 			}
@@ -199,6 +200,20 @@ func prepare(ann map[string]string, opts Options) (request, error) {
 		return r, ErrNothingToLearn
 	}
 	return r, nil
+}
+
+// scoped narrows the allowed directories to a Kubernetes namespace's own
+// subdirectory of each (DIR/NAMESPACE), so that a pod author cannot write
+// or read another namespace's files.
+func scoped(allowed []string, scope string) []string {
+	if scope == "" {
+		return allowed
+	}
+	out := make([]string, len(allowed))
+	for i, d := range allowed {
+		out[i] = filepath.Join(d, scope)
+	}
+	return out
 }
 
 // readInput reads and checks the if: seccomp JSON now, while the

@@ -190,3 +190,29 @@ func TestLearningAddsARecording(t *testing.T) {
 		t.Errorf("a bad namespace: %v", err)
 	}
 }
+
+// TestNamespaceOwnDirectory: under Kubernetes a pod may name files only
+// in its namespace's subdirectory of an allowed directory, and only
+// .json files anywhere.
+func TestNamespaceOwnDirectory(t *testing.T) {
+	allowed := t.TempDir()
+	for _, d := range []string{"team-a", "team-b"} {
+		os.Mkdir(filepath.Join(allowed, d), 0o755)
+	}
+	opts := Options{AllowDirs: []string{allowed}}
+	ok := map[string]string{AnnotationNamespace: "team-a", AnnotationTraceSyscall: "of:" + allowed + "/team-a/out.json"}
+	if _, err := prepare(ok, opts); err != nil {
+		t.Errorf("own namespace directory refused: %v", err)
+	}
+	for _, of := range []string{allowed + "/team-b/out.json", allowed + "/out.json"} {
+		ann := map[string]string{AnnotationNamespace: "team-a", AnnotationTraceSyscall: "of:" + of}
+		if _, err := prepare(ann, opts); !errors.Is(err, ErrUnsafePath) {
+			t.Errorf("team-a writing %s: %v", of, err)
+		}
+	}
+	for _, of := range []string{allowed + "/.bashrc", allowed + "/authorized_keys", allowed + "/.json"} {
+		if _, err := prepare(map[string]string{AnnotationTraceSyscall: "of:" + of}, opts); !errors.Is(err, ErrUnsafePath) {
+			t.Errorf("of:%s accepted: %v", of, err)
+		}
+	}
+}

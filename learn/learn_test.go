@@ -172,7 +172,7 @@ func TestRunFailsFast(t *testing.T) {
 	}{
 		{name: "missing bundle", is: ErrBadInput, want: "config.json"},
 		{name: "invalid config", config: `{"process":{"args":"sh"}}`, is: ErrBadInput, want: "invalid OCI config"},
-		{name: "case variant key", config: `{"root":{"path":"r"},"Root":{"path":"/"}}`, is: ErrBadInput, want: "differ only in case"},
+		{name: "case variant key", config: `{"root":{"path":"r"},"Root":{"path":"/"}}`, is: ErrBadInput, want: "is not runtime-spec's"},
 		{name: "no tracer", config: goodConfig, tracer: &fakeTracer{ensureErr: profiler.ErrNoTracer}, is: ErrLearn, want: "not running"},
 		{name: "runtime cannot run", config: goodConfig, runtime: newFakeRuntime(func(*fakeRuntime) (int, error) { return 0, errors.New("exec format error") }),
 			is: ErrLearn, want: "exec format error"},

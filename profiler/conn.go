@@ -52,6 +52,9 @@ func readRequest(conn *net.UnixConn) ([]byte, []*os.File, error) {
 			if perr != nil {
 				return nil, files, perr
 			}
+			if len(files) > MaxRequestFiles {
+				return nil, files, fmt.Errorf("%w: more than %d handles", ErrBadRequest, MaxRequestFiles)
+			}
 		}
 		if flags&unix.MSG_CTRUNC != 0 {
 			return nil, files, fmt.Errorf("%w: more than %d handles", ErrBadRequest, MaxRequestFiles)

@@ -59,7 +59,7 @@ type Server struct {
 	byID    map[string]*container
 	bySlot  map[uint32]*container
 	results map[string]*Result
-	order   []string // results, oldest first, for pruning
+	order   []kept // results, oldest first, for pruning
 	conns   chan struct{}
 	active  int           // containers being learned
 	closing bool          // refusing new containers
@@ -198,8 +198,13 @@ func (s *Server) waitIdle(ctx context.Context) {
 		case <-s.idle:
 			t.Reset(s.Idle)
 		case <-t.C:
+			// Decide and stop taking containers under one lock: a
+			// registration cannot slip in between.
 			s.mu.Lock()
 			busy := s.active > 0
+			if !busy {
+				s.closing = true
+			}
 			s.mu.Unlock()
 			if !busy {
 				return
@@ -533,18 +538,24 @@ const (
 // s.mu is held.
 func (s *Server) keepResult(id string, res *Result) {
 	res.finished = time.Now()
-	if _, ok := s.results[id]; !ok {
-		s.order = append(s.order, id)
-	}
 	s.results[id] = res
+	s.order = append(s.order, kept{id, res})
 	for len(s.order) > 0 {
-		oldest := s.results[s.order[0]]
-		if oldest != nil && len(s.order) <= MaxResults && time.Since(oldest.finished) < ResultTTL {
+		oldest := s.order[0]
+		if len(s.order) <= MaxResults && time.Since(oldest.res.finished) < ResultTTL {
 			break
 		}
-		delete(s.results, s.order[0])
+		if s.results[oldest.id] == oldest.res { // not replaced by a newer run of that id
+			delete(s.results, oldest.id)
+		}
 		s.order = s.order[1:]
 	}
+}
+
+// kept is one result in the pruning order.
+type kept struct {
+	id  string
+	res *Result
 }
 
 func (s *Server) status(id string) (*Status, error) {
@@ -579,7 +590,10 @@ func (s *Server) wait(id string, gone <-chan struct{}) (*Result, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.results[id], nil
+	if res := s.results[id]; res != nil {
+		return res, nil
+	}
+	return nil, fmt.Errorf("%w: %q was registered again before its result was read", ErrUnknownContainer, id)
 }
 
 func (s *Server) readEvents() {

@@ -221,10 +221,23 @@ func TestResultsPruned(t *testing.T) {
 	if len(s.results) != MaxResults || len(s.order) != MaxResults {
 		t.Errorf("%d results kept, want %d", len(s.results), MaxResults)
 	}
-	s.results["old"] = &Result{finished: time.Now().Add(-2 * ResultTTL)}
-	s.order = append([]string{"old"}, s.order[1:]...)
+	old := &Result{finished: time.Now().Add(-2 * ResultTTL)}
+	s.results["old"] = old
+	s.order = append([]kept{{"old", old}}, s.order[1:]...)
 	s.keepResult("new", &Result{})
 	if _, ok := s.results["old"]; ok {
 		t.Error("a result older than ResultTTL was kept")
+	}
+
+	// A container id used again (docker restart): pruning its first
+	// result must not drop the newer one.
+	s = &Server{results: map[string]*Result{}}
+	s.keepResult("a", &Result{Syscalls: 1})
+	for i := range MaxResults - 1 {
+		s.keepResult(strconv.Itoa(i), &Result{})
+	}
+	s.keepResult("a", &Result{Syscalls: 2})
+	if r := s.results["a"]; r == nil || r.Syscalls != 2 {
+		t.Errorf("the newest result of a re-used id was pruned: %+v", r)
 	}
 }

@@ -27,6 +27,14 @@ import (
 // disk. Promote (or remove) them to make room.
 const MaxRecordings = 64
 
+// MaxScopeRecordings is how many recordings one scope (the host, or a
+// namespace) keeps pending over all its names: a pod author cannot fill
+// the disk with learning requests of ever new names either.
+const MaxScopeRecordings = 1024
+
+// scopeLimit is MaxScopeRecordings (tests lower it).
+var scopeLimit = MaxScopeRecordings
+
 // ErrTooManyRecordings refuses a recording beyond MaxRecordings.
 var ErrTooManyRecordings = errors.New("too many pending recordings")
 
@@ -47,10 +55,15 @@ func ValidScope(s Scope) error {
 
 // dir is the recordings directory of name in scope, beneath the store.
 func (s Scope) dir(name string) string {
+	return path.Join(s.root(), name)
+}
+
+// root is the scope's directory of recordings, beneath the store.
+func (s Scope) root() string {
 	if s == "" {
-		return path.Join("recordings", "host", name)
+		return path.Join("recordings", "host")
 	}
-	return path.Join("recordings", "ns", string(s), name)
+	return path.Join("recordings", "ns", string(s))
 }
 
 // String names the scope in messages.
@@ -95,6 +108,33 @@ func (s *Store) roomFor(root *os.Root, scope Scope, name string) error {
 	if len(list) >= MaxRecordings {
 		return fmt.Errorf("%w: the store %s holds %d recordings of %q (%s), the most it keeps: promote them (tailor profiles promote %s) or remove them",
 			ErrTooManyRecordings, s.Dir, len(list), name, scope, promoteArgs(scope, name))
+	}
+	total := 0
+	d, err := root.Open(scope.root())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list recordings: %w", err)
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("list recordings: %w", err)
+	}
+	for _, n := range names {
+		if ValidName(n) != nil {
+			continue
+		}
+		files, err := s.recordingFiles(root, scope, n)
+		if err != nil {
+			return err
+		}
+		total += len(files)
+	}
+	if total >= scopeLimit {
+		return fmt.Errorf("%w: the store %s holds %d recordings for the %s, the most it keeps over all names: promote or remove some",
+			ErrTooManyRecordings, s.Dir, total, scope)
 	}
 	return nil
 }

@@ -34,36 +34,19 @@ type Config struct {
 	indent string // the document's indentation unit; "" when on one line
 }
 
-// lookup finds key in object n, at where in the document: exactly in a
-// map, else as Go's decoder (and so runc) would, ignoring case. Parse made
-// sure that no two keys of a struct-typed object fold to the same one.
+// lookup finds key in object n. Parse refused keys that a runtime would
+// read as a field of another spelling, so the exact key is the one runc
+// and crun read.
 func (n *node) lookup(key, where string) *node {
-	if v := n.get(key); v != nil || mapFields[strings.ToLower(where)] {
-		return v
-	}
-	for _, m := range n.members {
-		if strings.EqualFold(m.key, key) {
-			return m.value
-		}
-	}
-	return nil
-}
-
-// mapFields are the runtime-spec fields that decode into Go maps: their
-// keys are data, matched exactly. Every other object decodes into a struct,
-// whose fields Go's decoder (and so runc's) matches case-insensitively.
-var mapFields = map[string]bool{
-	"annotations":             true,
-	"linux.sysctl":            true,
-	"linux.resources.unified": true,
+	return n.get(key)
 }
 
 // Parse checks that data is an OCI config tailor can edit: at most
 // MaxSize bytes and MaxDepth levels, valid JSON whose fields
 // have runtime-spec's types, an object at the top, no key twice in an
-// object, and no two keys of a struct-typed object equal under case
-// folding (runc would take the last: `"Linux": {"seccomp": null}` after
-// "linux" would unset the filter tailor wrote).
+// object, and no key that folds to a runtime-spec field without being its
+// exact name (runc would read `"Linux": {"seccomp": null}` after "linux" as
+// unsetting the filter tailor wrote, and crun would ignore it).
 func Parse(data []byte) (*Config, error) {
 	bad := func(err error) (*Config, error) { return nil, fmt.Errorf("%w: %w", ErrInvalid, err) }
 	if len(data) > MaxSize {
@@ -76,7 +59,7 @@ func Parse(data []byte) (*Config, error) {
 	if c.root.kind != '{' {
 		return bad(errors.New("the document is not a JSON object"))
 	}
-	if err := foldedDuplicates(data, c.root, ""); err != nil {
+	if err := checkSpelling(c.root, specType, ""); err != nil {
 		return bad(err)
 	}
 	// Types are checked against runtime-spec (a process.args that is not
@@ -95,34 +78,6 @@ func (c *Config) reset(data []byte) error {
 	}
 	c.data, c.root = data, root
 	c.indent, _ = detectIndent(data)
-	return nil
-}
-
-func foldedDuplicates(data []byte, n *node, path string) error {
-	switch n.kind {
-	case '{':
-		if !mapFields[strings.ToLower(path)] {
-			seen := map[string]string{}
-			for _, m := range n.members {
-				k := strings.ToLower(m.key)
-				if prev, ok := seen[k]; ok {
-					return fmt.Errorf("%s: keys %q and %q differ only in case: runc would take the last one; keep one", describe(path), prev, m.key)
-				}
-				seen[k] = m.key
-			}
-		}
-		for _, m := range n.members {
-			if err := foldedDuplicates(data, m.value, join(path, m.key)); err != nil {
-				return err
-			}
-		}
-	case '[':
-		for _, e := range n.elems {
-			if err := foldedDuplicates(data, e, path+"[]"); err != nil {
-				return err
-			}
-		}
-	}
 	return nil
 }
 
