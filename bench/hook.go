@@ -46,7 +46,7 @@ func (e *Env) benchHook(r *Results) error {
 		header: []string{"runtime", "plain p50", "plain p95", "warm p50", "cold p50", "added: filter only",
 			"added: filter + no-op hook", "added: filter + `tailor version` hook", "tracer start to ready",
 			"added warm p50", "added warm p95",
-			"added cold p50", "added cold p95"}}
+			"added cold p50", "added cold p95", "added: `tailor learn`, warm p50", "`tailor learn` over the warm hook p50"}}
 	if err := e.bpfLoadTime(r, &t); err != nil {
 		r.fail("hook/bpf-load", err)
 	}
@@ -67,7 +67,9 @@ func (e *Env) benchHook(r *Results) error {
 		"\"filter only\", \"filter + no-op hook\" (/bin/true as the createRuntime hook) and \"filter + `tailor " +
 		"version` hook\" (the tailor binary's start-up) split the added time; \"tracer start to ready\" is " +
 		"`tailor tracer` from exec to accepting connections (p50). A cold start slower than 10 s is measured in 3 " +
-		"rounds only."}, t.notes...)
+		"rounds only. \"`tailor learn`\" is `tailor learn --runtime RUNTIME` of the plain bundle with its tracer " +
+		"started beforehand, minus the plain run; \"over the warm hook\" is learn minus the warm hooked run, same " +
+		"round: tailor learn's own start, its working bundle, and the wait for the profile after the container exits."}, t.notes...)
 	r.addTable(t)
 	return nil
 }
@@ -78,7 +80,9 @@ const profileTimeout = 30 * time.Second
 
 func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 	warmDir, coldDir := e.tracerDir("hook-warm-"+rt), e.tracerDir("hook-cold-"+rt)
+	learnDir := e.tracerDir("hook-learn-" + rt)
 	warmOut := filepath.Join(e.Work, "hook-"+rt+"-warm.json")
+	learnOut := filepath.Join(e.Work, "hook-"+rt+"-learn.json")
 	coldOut := filepath.Join(e.Work, "hook-"+rt+"-cold.json")
 	args := []string{"/bin/true"}
 	plain, err := e.bundle("true-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args})
@@ -143,6 +147,17 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 			}
 			return v, err
 		}},
+		{name: "learn", run: func() (map[string]float64, error) {
+			tr, err := e.startTracer(learnDir)
+			if err != nil {
+				return nil, err
+			}
+			defer tr.stop()
+			os.Remove(learnOut)
+			t0 := time.Now()
+			_, err = e.learn(rt, plain, learnDir, learnOut)
+			return map[string]float64{"ms": float64(time.Since(t0).Microseconds()) / 1000}, err
+		}},
 		{name: "cold", done: func() bool { return slowCold >= 3 }, run: func() (map[string]float64, error) {
 			if pid, ok := findTracer(coldDir); ok {
 				stopPID(pid)
@@ -167,7 +182,7 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 		return err
 	}
 	row := []string{rt}
-	for _, c := range []string{"plain", "filter", "noop-hook", "startup-hook", "warm", "cold"} {
+	for _, c := range []string{"plain", "filter", "noop-hook", "startup-hook", "warm", "cold", "learn"} {
 		r.figure("hook/"+rt+"/"+c, "ms", s[c]["ms"])
 	}
 	ready := r.figure("hook/"+rt+"/tracer_ready", "ms", s["warm"]["tracer-ready-ms"])
@@ -191,6 +206,15 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 		limit := map[string]float64{"warm": 10, "cold": 100}[c]
 		r.target(fmt.Sprintf("hook added latency, %s, %s, p50", rt, c), f.Median, limit, "ms")
 	}
+	var added, over []float64
+	for i := range s["learn"]["ms"] {
+		added = append(added, s["learn"]["ms"][i]-s["plain"]["ms"][i])
+		over = append(over, s["learn"]["ms"][i]-s["warm"]["ms"][i])
+	}
+	f := r.figure("hook/"+rt+"/added_learn", "ms", added)
+	row = append(row, fmt.Sprintf("%.1f", f.Median),
+		fmt.Sprintf("%.1f", r.figure("hook/"+rt+"/learn_over_warm", "ms", over).Median))
+	r.target(fmt.Sprintf("tailor learn added wall time vs %s run, warm, p50", rt), f.Median, 30, "ms")
 	t.rows = append(t.rows, row)
 	return nil
 }

@@ -113,7 +113,15 @@ func Run(ctx context.Context, o Options) (int, error) {
 		defer t.Stop()
 	}
 	code, runErr := o.Runtime.Run(ctx, work, o.Name, Stdio{o.Stdin, o.Stdout, o.Stderr})
-	o.Runtime.Delete(o.Name)
+	// `run` removes a container that exits; the delete is for one that was
+	// killed or failed half-way, so it runs beside the wait for the
+	// profile rather than before it.
+	deleted := make(chan struct{})
+	go func() {
+		defer close(deleted)
+		o.Runtime.Delete(o.Name)
+	}()
+	defer func() { <-deleted }()
 	cancel()
 	if o.Progress != nil {
 		fmt.Fprint(o.Progress, "\r\033[K")

@@ -54,6 +54,11 @@ type Server struct {
 	// namespace may hold (default 1/4), so that no namespace can starve
 	// the others.
 	ScopeShare float64
+	// Adopted reports whether a process that waits for the tracer's exit
+	// has adopted it (default: a subreaper that is not init, such as
+	// crun). An adopted tracer stops as soon as it has nothing to learn
+	// instead of idling for Idle, so that the runtime can return.
+	Adopted func() bool
 
 	mu      sync.Mutex
 	byID    map[string]*container
@@ -102,8 +107,8 @@ func (s *Server) Run(ctx context.Context, dir string) error {
 	s.init()
 	go s.readEvents()
 	go func() {
-		s.waitIdle(ctx)
-		s.shutdown()
+		adopted := s.waitIdle(ctx)
+		s.shutdown(adopted)
 		ln.Close()
 	}()
 	for {
@@ -134,13 +139,21 @@ func (s *Server) Run(ctx context.Context, dir string) error {
 const DefaultLinger = 2 * time.Second
 
 // shutdown refuses new containers, lets those being learned finish (their
-// waiters get their results) and lingers for late waiters.
-func (s *Server) shutdown() {
+// waiters get their results) and lingers for late waiters. An adopted
+// tracer has no late waiters (its runtime returns only after it exits): it
+// stays only until the connections still open are answered.
+func (s *Server) shutdown(adopted bool) {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
 	s.drainAll()
-	time.Sleep(s.Linger)
+	if !adopted {
+		time.Sleep(s.Linger)
+		return
+	}
+	for end := time.Now().Add(s.Linger); len(s.conns) > 0 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // lockWait is how long a new tracer waits for an old one that is shutting
@@ -184,34 +197,56 @@ func (s *Server) init() {
 	if s.ScopeShare == 0 {
 		s.ScopeShare = 0.25
 	}
+	if s.Adopted == nil {
+		s.Adopted = adoptedBySubreaper()
+	}
 	s.conns = make(chan struct{}, MaxConnections)
 }
 
-// waitIdle returns when ctx ends or nothing was learned for s.Idle.
-func (s *Server) waitIdle(ctx context.Context) {
+// adoptedCheck is how often an idle tracer looks whether it was adopted:
+// a hook that started it may exit without registering a container.
+const adoptedCheck = time.Second
+
+// waitIdle returns when ctx ends, nothing was learned for s.Idle, or the
+// tracer was adopted (s.Adopted) and has nothing to learn; it reports the
+// last.
+func (s *Server) waitIdle(ctx context.Context) (adopted bool) {
 	t := time.NewTimer(s.Idle)
 	defer t.Stop()
+	check := time.NewTicker(adoptedCheck)
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-s.idle:
-			t.Reset(s.Idle)
-		case <-t.C:
-			// Decide and stop taking containers under one lock: a
-			// registration cannot slip in between.
-			s.mu.Lock()
-			busy := s.active > 0
-			if !busy {
-				s.closing = true
+			if s.Adopted() && s.closeIfIdle() {
+				return true
 			}
-			s.mu.Unlock()
-			if !busy {
-				return
+			t.Reset(s.Idle)
+		case <-check.C:
+			if s.Adopted() && s.closeIfIdle() {
+				return true
+			}
+		case <-t.C:
+			if s.closeIfIdle() {
+				return false
 			}
 			t.Reset(s.Idle)
 		}
 	}
+}
+
+// closeIfIdle stops taking containers if none is being learned. Deciding
+// and closing under one lock means a registration cannot slip in between.
+func (s *Server) closeIfIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active > 0 {
+		return false
+	}
+	s.closing = true
+	return true
 }
 
 // drainAll waits for the containers still being learned: their profiles

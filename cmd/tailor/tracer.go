@@ -52,9 +52,11 @@ func runTracer(ctx context.Context, dir string, idle, grace time.Duration, opts 
 		return err
 	}
 	defer t.Close()
-	if idle == 0 {
-		idle = 1<<63 - 1 // run as a service: never idle out
-	}
 	s := &profiler.Server{Recorder: t, Sink: hook.Sink, Pending: t.Pending, Idle: idle, Grace: grace}
+	if idle == 0 {
+		// Run as a service: never idle out, whoever the parent is.
+		s.Idle = 1<<63 - 1
+		s.Adopted = func() bool { return false }
+	}
 	return s.Run(ctx, dir)
 }

@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/internal/ocitest"
+)
+
+// TestHookCrunColdReturns: crun is a child subreaper, so the tracer that
+// `tailor hook` starts under `crun run` (no tracer running before) becomes
+// crun's child, and crun returns only once it exits. The tracer sees it was
+// adopted and exits when the container is done: `crun run` returns within
+// seconds of the container's exit, not after the tracer's 30 s idle, and
+// the profile is written.
+func TestHookCrunColdReturns(t *testing.T) {
+	bin := tailorBin(t)
+	crun := runtimeBin(t, "crun")
+	dir := filepath.Join(runDir, "tracer-crun-cold") // this test's own: cold
+	t.Cleanup(func() { killTracerIn(t, dir) })
+	allowed := t.TempDir()
+	out := filepath.Join(allowed, "seccomp.json")
+	hookTimeout := 60
+	b := newBundle(t, busyboxRootfs(t), []string{"/bin/true"},
+		ocitest.WithAnnotation(traceAnnotation, "of:"+out),
+		ocitest.WithCreateRuntimeHook(specs.Hook{Path: bin, Timeout: &hookTimeout,
+			Args: []string{"tailor", "hook", "--allow-dir", allowed, "--tracer-dir", dir}}))
+	start := time.Now()
+	res, err := ocitest.RunContainer(commandTimeout, crun, b.Dir, containerID(t))
+	took := time.Since(start)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("crun run with tailor hook: %v\n%s", err, res)
+	}
+	// Cold: the hook starts the tracer (BPF load), the container runs
+	// /bin/true, the tracer drains and writes; all of it well under the
+	// idle timeout that crun used to wait for.
+	if took > 10*time.Second {
+		t.Errorf("crun run took %s: it waited for the tracer it adopted", took)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("profile not written by the time crun returned: %v", err)
+	}
+	readSeccompOutput(t, out)
+	if _, err := net.Dial("unix", filepath.Join(dir, "tracer.sock")); err == nil {
+		t.Errorf("the tracer in %s still answers after crun returned", dir)
+	}
+	t.Logf("cold crun run with the hook: %s", took.Round(time.Millisecond))
+}
+
+// killTracerIn ends a tracer still listening in dir (the test failed), by
+// the pid its socket reports.
+func killTracerIn(t *testing.T, dir string) {
+	conn, err := net.Dial("unix", filepath.Join(dir, "tracer.sock"))
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	raw, err := conn.(*net.UnixConn).SyscallConn()
+	if err != nil {
+		return
+	}
+	var cred *unix.Ucred
+	_ = raw.Control(func(fd uintptr) {
+		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if err == nil && cred != nil && cred.Pid > 0 {
+		t.Logf("stopping tracer %d left in %s", cred.Pid, dir)
+		syscall.Kill(int(cred.Pid), syscall.SIGTERM)
+	}
+}
