@@ -7,6 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/tailor-dev/tailor/generator"
 	"github.com/tailor-dev/tailor/internal/ociconfig"
@@ -34,8 +37,25 @@ type ApplyOptions struct {
 // ApplyProfile returns config (an OCI config.json) with linux.seccomp and
 // process.capabilities set from the profile. These two fields are the only
 // ones it owns: every other byte of the document stays as it was (see
-// Config). noNewPrivileges is left as the user set it.
+// Config). noNewPrivileges is left as the user set it. When config already
+// has a linux.seccomp (the engine's filter, e.g. Docker's default), the
+// filter written is its intersection with the profile's (see
+// generator.Intersect): a profile may tighten the engine's filter, never
+// widen it, and notes say what the intersection took away.
 func ApplyProfile(config []byte, p *profiles.Profile, opts ApplyOptions) ([]byte, []generator.Note, error) {
+	return enforce(config, nil, p, opts)
+}
+
+// engineFilter is the filter a bundle would run with without tailor.
+type engineFilter struct {
+	filter *specs.LinuxSeccomp // nil: none
+	from   string              // what it is, for messages
+	path   string              // the file it was read from, if any
+}
+
+// enforce is ApplyProfile with the engine's filter taken from engine, or
+// from config when engine is nil.
+func enforce(config []byte, engine *engineFilter, p *profiles.Profile, opts ApplyOptions) ([]byte, []generator.Note, error) {
 	if p == nil {
 		return nil, nil, errors.New("apply: no profile")
 	}
@@ -50,16 +70,10 @@ func ApplyProfile(config []byte, p *profiles.Profile, opts ApplyOptions) ([]byte
 	if err != nil {
 		return nil, nil, fmt.Errorf("apply: %w", err)
 	}
-	f, err := generator.Compile(seccomp)
-	if err != nil {
-		return nil, nil, fmt.Errorf("apply: validate generated filter: %w", err)
-	}
-	f.Release()
 	caps, capNotes, err := generator.Capabilities(p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("apply: %w", err)
 	}
-	notes = append(notes, capNotes...)
 
 	cfg, err := ociconfig.Parse(config)
 	if err != nil {
@@ -68,9 +82,26 @@ func ApplyProfile(config []byte, p *profiles.Profile, opts ApplyOptions) ([]byte
 	if !cfg.IsSet("process") {
 		return nil, nil, fmt.Errorf("%w: no process: there is nothing to confine", ErrBadConfig)
 	}
-	if cfg.IsSet("linux", "seccomp") {
-		notes = append(notes, generator.Note{Text: "the bundle's own linux.seccomp was replaced"})
+	if engine == nil {
+		if engine, err = seccompOf(cfg, "the bundle's linux.seccomp"); err != nil {
+			return nil, nil, err
+		}
 	}
+	if engine.filter != nil {
+		in, err := generator.IntersectFilters(seccomp, engine.filter)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %s: %w (fix or remove it)", ErrBadConfig, engine.from, err)
+		}
+		seccomp = in.Filter
+		notes = append(notes, intersectionNote(engine.from, in))
+		notes = append(notes, in.Notes...)
+	}
+	notes = append(notes, capNotes...)
+	f, err := generator.Compile(seccomp)
+	if err != nil {
+		return nil, nil, fmt.Errorf("apply: validate generated filter: %w", err)
+	}
+	f.Release()
 	if err := cfg.Set(seccomp, "linux", "seccomp"); err != nil {
 		return nil, nil, fmt.Errorf("apply: %w", err)
 	}
@@ -84,11 +115,85 @@ func ApplyProfile(config []byte, p *profiles.Profile, opts ApplyOptions) ([]byte
 	return cfg.Bytes(), notes, nil
 }
 
+// intersectionNote sums up what enforcing within the engine's filter took
+// away.
+func intersectionNote(from string, in *generator.Intersection) generator.Note {
+	text := from + " is kept as a limit: the filter written allows only what both it and the profile allow"
+	switch {
+	case len(in.Refused)+len(in.Narrowed) == 0:
+		text += "; it refuses nothing the profile allows"
+	default:
+		var parts []string
+		if len(in.Refused) > 0 {
+			parts = append(parts, "refuses "+strings.Join(in.Refused, ", "))
+		}
+		if len(in.Narrowed) > 0 {
+			parts = append(parts, "narrows the arguments of "+strings.Join(in.Narrowed, ", "))
+		}
+		text += "; it " + strings.Join(parts, " and ") + " (notes below say why)"
+	}
+	return generator.Note{Text: text}
+}
+
+// seccompOf reads the linux.seccomp of a parsed config.
+func seccompOf(cfg *ociconfig.Config, from string) (*engineFilter, error) {
+	if !cfg.IsSet("linux", "seccomp") {
+		return &engineFilter{from: from}, nil
+	}
+	spec, err := cfg.Spec()
+	if err != nil {
+		return nil, err
+	}
+	return &engineFilter{filter: spec.Linux.Seccomp, from: from}, nil
+}
+
+// EngineSeccomp returns the seccomp filter the bundle in dir runs with
+// without tailor, and the file it was read from: the linux.seccomp of the
+// user's original config (config.json.tailor-orig, once apply has kept
+// it), else of config.json. It is nil when that config has none.
+func EngineSeccomp(dir string) (*specs.LinuxSeccomp, string, error) {
+	e, err := engineSeccomp(filepath.Join(dir, "config.json"), nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("bundle %s: %w", dir, err)
+	}
+	return e.filter, e.path, nil
+}
+
+// engineSeccomp reads the engine's filter for the bundle config at path,
+// whose bytes are current (nil: not read yet): from its backup when there
+// is one.
+func engineSeccomp(path string, current []byte) (*engineFilter, error) {
+	from, data := path, current
+	backup, err := ociconfig.ReadFile(path + BackupSuffix)
+	switch {
+	case err == nil:
+		from, data = path+BackupSuffix, backup
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("the original config: %w", err)
+	case data == nil:
+		if data, err = ociconfig.ReadFile(path); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := ociconfig.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	e, err := seccompOf(cfg, "the linux.seccomp of "+from)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	e.path = from
+	return e, nil
+}
+
 // ApplyBundle enforces the profile on the OCI bundle in dir: its
 // config.json is patched (see ApplyProfile) and replaced atomically. The
 // first apply keeps the original as config.json.tailor-orig; later ones
-// leave that backup alone, so it stays the user's own config. On any error
-// config.json is untouched.
+// leave that backup alone, so it stays the user's own config, and take
+// the engine's filter from it: applying again intersects the new profile
+// with the user's filter, not with the filter an earlier apply wrote. On
+// any error config.json is untouched.
 func ApplyBundle(dir string, p *profiles.Profile, opts ApplyOptions) ([]generator.Note, error) {
 	path := filepath.Join(dir, "config.json")
 	info, err := os.Stat(path)
@@ -99,7 +204,11 @@ func ApplyBundle(dir string, p *profiles.Profile, opts ApplyOptions) ([]generato
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", dir, err)
 	}
-	out, notes, err := ApplyProfile(original, p, opts)
+	engine, err := engineSeccomp(path, original)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", dir, err)
+	}
+	out, notes, err := enforce(original, engine, p, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -86,7 +86,7 @@ func TestApplyProfile(t *testing.T) {
 		{name: "compact, replaces seccomp", golden: "compact.out.json",
 			config: []byte(`{"process":{"args":["sh"],"cwd":"/","capabilities":{"bounding":["CAP_SYS_ADMIN"],"ambient":["CAP_SYS_ADMIN"]}},` +
 				`"linux":{"namespaces":[{"type":"mount"}],"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"}}}`),
-			notes: []string{"the bundle's own linux.seccomp was replaced"}},
+			notes: []string{"the bundle's linux.seccomp is kept as a limit", "it refuses nothing the profile allows"}},
 	}
 	p := applyProfile(t)
 	wantSeccomp, _, err := generator.Seccomp(p, generator.SeccompOptions{})
@@ -196,6 +196,8 @@ func TestApplyProfileRefuses(t *testing.T) {
 		{name: "incomplete profile", config: good, profile: incomplete, is: ErrIncomplete, want: "3 events lost"},
 		{name: "invalid profile", config: good, profile: invalid, is: profiles.ErrInvalid, want: "frobnicate"},
 		{name: "no profile", config: good, want: "no profile"},
+		{name: "unreadable engine filter", config: []byte(`{"process":{},"linux":{"seccomp":{"defaultAction":"SCMP_ACT_MAYBE"}}}`),
+			is: ErrBadConfig, want: `the bundle's linux.seccomp: intersect seccomp: the engine's filter: defaultAction: unsupported action "SCMP_ACT_MAYBE" (fix or remove it)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

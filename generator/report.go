@@ -40,6 +40,30 @@ type Report struct {
 	DeniedCapabilities []string     `json:"deniedCapabilities"`
 	ArgumentRules      []ArgSummary `json:"argumentRules"`
 	Notes              []Note       `json:"notes"`
+	// Engine is what the filter keeps within an engine's own filter, when
+	// the report was asked for one (see Within).
+	Engine *EngineSide `json:"engine,omitempty"`
+
+	filter *specs.LinuxSeccomp // the generated filter
+}
+
+// EngineSide is the generated filter enforced within an engine's own
+// filter (a bundle's linux.seccomp): their intersection (see Intersect).
+type EngineSide struct {
+	// Source names the engine's filter (the config.json it is in).
+	Source string `json:"source"`
+	// Filter is false when the source has no filter: the profile's is
+	// enforced as it is.
+	Filter bool `json:"filter"`
+	// Syscalls and Conditional are what the intersection allows, as in
+	// Side.
+	Syscalls    []string `json:"syscalls"`
+	Conditional []string `json:"conditional"`
+	// Refused is what the profile allows and the intersection refuses for
+	// every argument; Narrowed what it allows for fewer arguments.
+	Refused  []string `json:"refused"`
+	Narrowed []string `json:"narrowed"`
+	Notes    []Note   `json:"notes"`
 }
 
 // Side is one filter and capability set.
@@ -79,7 +103,7 @@ func NewReport(p *profiles.Profile, opts SeccompOptions) (*Report, error) {
 	}
 	abis, calls := unionSyscalls(p)
 	r := &Report{Name: p.Name, Complete: p.Complete, Recordings: p.Source.Recordings, ABIs: abis,
-		Notes: append(notes, capNotes...), DeniedCapabilities: nonNil(DeniedCapabilities(p))}
+		Notes: append(notes, capNotes...), DeniedCapabilities: nonNil(DeniedCapabilities(p)), filter: filter}
 	if r.ABIs == nil {
 		r.ABIs = []profiles.ABI{}
 	}
@@ -112,6 +136,26 @@ func NewReport(p *profiles.Profile, opts SeccompOptions) (*Report, error) {
 			"(the comparison counts syscalls on the profile's ABIs only)", strings.Join(missing, " and "), abiWord)})
 	}
 	return r, nil
+}
+
+// Within adds to the report what the profile's filter keeps when it is
+// enforced within engine, the filter named source (nil: source has none),
+// as tailor apply and tailor runtime enforce it.
+func (r *Report) Within(source string, engine *specs.LinuxSeccomp) error {
+	e := &EngineSide{Source: source, Filter: engine != nil, Refused: []string{}, Narrowed: []string{}, Notes: []Note{}}
+	enforced := r.filter
+	if engine != nil {
+		in, err := IntersectFilters(r.filter, engine)
+		if err != nil {
+			return fmt.Errorf("report: %s: %w", source, err)
+		}
+		e.Refused, e.Narrowed, e.Notes = nonNil(in.Refused), nonNil(in.Narrowed), append(e.Notes, in.Notes...)
+		enforced = in.Filter
+	}
+	s := side(enforced, nil, nil)
+	e.Syscalls, e.Conditional = s.Syscalls, s.Conditional
+	r.Engine = e
+	return nil
 }
 
 // DescribeLoss says in a few words what a profile lost while recording.
@@ -323,8 +367,25 @@ func (r *Report) WriteText(w io.Writer, bold bool) error {
 			b.WriteString("  - " + n.String() + "\n")
 		}
 	}
+	if r.Engine != nil {
+		r.Engine.writeText(&b)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func (e *EngineSide) writeText(b *strings.Builder) {
+	section(b, "Within the engine's filter ("+e.Source+")")
+	if !e.Filter {
+		b.WriteString("  (it has none: the profile's filter is enforced as it is)\n")
+		return
+	}
+	fmt.Fprintf(b, "  %-24s %d (%d only with arguments)\n", "syscalls allowed", len(e.Syscalls), len(e.Conditional))
+	fmt.Fprintf(b, "  %-24s %s\n", "refused by the engine", orNone(e.Refused))
+	fmt.Fprintf(b, "  %-24s %s\n", "narrowed by the engine", orNone(e.Narrowed))
+	for _, n := range e.Notes {
+		b.WriteString("  - " + n.String() + "\n")
+	}
 }
 
 func section(b *strings.Builder, title string) {

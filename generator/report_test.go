@@ -161,3 +161,50 @@ func TestParseReportFormat(t *testing.T) {
 		t.Error("html accepted")
 	}
 }
+
+// TestReportWithin checks what the report says of a profile enforced
+// within Docker's default filter: the user namespace it learned is gone.
+func TestReportWithin(t *testing.T) {
+	p := profileOf("userns", abiCalls(profiles.ABIX8664, base,
+		one(withArgs("unshare", unix.CLONE_NEWUSER)),
+		one(withArgs("clone", 0, unix.CLONE_NEWUSER))))
+	r, err := NewReport(p, SeccompOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Within("bundle/config.json", DockerDefaultSeccomp()); err != nil {
+		t.Fatal(err)
+	}
+	e := r.Engine
+	if !e.Filter || !slices.Equal(e.Refused, []string{"unshare"}) || !slices.Equal(e.Narrowed, []string{"clone"}) {
+		t.Errorf("engine side: filter %v, refused %v, narrowed %v; want unshare refused, clone narrowed", e.Filter, e.Refused, e.Narrowed)
+	}
+	if slices.Contains(e.Syscalls, "unshare") || !slices.Contains(e.Conditional, "clone") || !slices.Contains(r.Tailor.Syscalls, "unshare") {
+		t.Errorf("engine syscalls %v (conditional %v), tailor %v", e.Syscalls, e.Conditional, r.Tailor.Syscalls)
+	}
+	var text bytes.Buffer
+	if err := r.WriteText(&text, false); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report/within.txt", text.Bytes())
+	data, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report/within.json", data)
+
+	// A bundle without a filter of its own enforces the profile's whole.
+	if err := r.Within("bare/config.json", nil); err != nil {
+		t.Fatal(err)
+	}
+	if r.Engine.Filter || len(r.Engine.Refused) != 0 || !slices.Equal(r.Engine.Syscalls, r.Tailor.Syscalls) {
+		t.Errorf("no engine filter: %+v", r.Engine)
+	}
+	text.Reset()
+	if err := r.WriteText(&text, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "it has none: the profile's filter is enforced as it is") {
+		t.Errorf("text does not say the bundle has no filter:\n%s", text.String())
+	}
+}

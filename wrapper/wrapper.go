@@ -179,7 +179,7 @@ func prepareBundle(inv invocation, o Options) error {
 		var notes []generator.Note
 		out, notes, err = o.enforcing(data, req.profile, req.profileFrom)
 		for _, n := range notes {
-			inv.log("warning", fmt.Sprintf("tailor: profile %q: %s", req.profile, n.Text))
+			inv.log("warning", fmt.Sprintf("tailor: profile %q: %s", req.profile, n))
 		}
 	default:
 		return nil

@@ -7,10 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
 	"github.com/tailor-dev/tailor/bundle"
+	"github.com/tailor-dev/tailor/generator"
 	"github.com/tailor-dev/tailor/hook"
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -347,5 +352,72 @@ func TestRunNeverWidensCapabilities(t *testing.T) {
 	}
 	if log, _ := os.ReadFile(f.log); !strings.Contains(string(log), `"level":"warning"`) || !strings.Contains(string(log), "CAP_NET_ADMIN") {
 		t.Errorf("runtime log does not warn about CAP_NET_ADMIN: %s", log)
+	}
+}
+
+// TestRunNeverWidensSeccomp checks that a profile (which an image can
+// pick through its environment) cannot allow a syscall the engine's own
+// filter refuses: the filter enforced is the intersection, and the
+// runtime log says what it took away.
+func TestRunNeverWidensSeccomp(t *testing.T) {
+	tests := []struct {
+		name    string
+		engine  *specs.LinuxSeccomp
+		profile func(*profiles.Profile)
+		refused string
+	}{
+		{name: "a filter refusing write", refused: "write",
+			engine: &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{specs.ArchX86_64},
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"execve", "exit", "exit_group", "read", "restart_syscall", "rt_sigreturn"},
+					Action: specs.ActAllow}}}},
+		{name: "Docker's default", refused: "unshare", engine: generator.DockerDefaultSeccomp(),
+			profile: func(p *profiles.Profile) {
+				p.ABIs[0].Syscalls = append(p.ABIs[0].Syscalls, profiles.Syscall{Name: "unshare",
+					Args: &profiles.ArgValues{Values: []uint64{unix.CLONE_NEWUSER}}, Seen: profiles.Seen{Recordings: 1}})
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newRuntimeFixture(t, []string{"TAILOR_PROFILE=web"}, nil)
+			cfg := readJSON(t, f.config())
+			cfg["linux"].(map[string]any)["seccomp"] = tt.engine
+			data, err := json.MarshalIndent(cfg, "", "\t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(f.config(), data, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			p := webProfile(true)
+			if tt.profile != nil {
+				tt.profile(p)
+			}
+			f.save(t, p)
+			if err := f.run(f.createArgs(), bundle.ApplyOptions{}); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			out := readJSON(t, f.config())
+			checkEnforced(t, out)
+			enforced, err := json.Marshal(out["linux"].(map[string]any)["seccomp"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s specs.LinuxSeccomp
+			if err := json.Unmarshal(enforced, &s); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range s.Syscalls {
+				if slices.Contains(r.Names, tt.refused) && (r.Action == specs.ActAllow || r.Action == specs.ActLog) {
+					t.Errorf("%s allowed although the engine's filter refuses it: %+v", tt.refused, r)
+				}
+			}
+			if !slices.ContainsFunc(s.Syscalls, func(r specs.LinuxSyscall) bool { return slices.Contains(r.Names, "read") && r.Action == specs.ActAllow }) {
+				t.Errorf("read, which both allow, is not allowed: %+v", s.Syscalls)
+			}
+			log, _ := os.ReadFile(f.log)
+			if want := "the engine's filter refuses " + tt.refused + ": not allowed"; !strings.Contains(string(log), `"level":"warning"`) || !strings.Contains(string(log), want) {
+				t.Errorf("runtime log does not warn %q: %s", want, log)
+			}
+		})
 	}
 }

@@ -17,6 +17,8 @@ func init() {
 		Usage:     "enforce a profile on an OCI bundle (writes linux.seccomp and process.capabilities)",
 		UsageText: "tailor apply --bundle DIR [--default-action errno|enosys|kill|log] [--allow-incomplete] PROFILE",
 		Description: "Patches the bundle's config.json in place: linux.seccomp becomes the generated filter\n" +
+			"(intersected with the bundle's own filter, when it has one: apply never allows what that\n" +
+			"refuses, and says what the intersection removed)\n" +
 			"and process.capabilities the profile's minimal set; every other field is kept as it was.\n" +
 			"The first apply keeps the original as config.json" + bundle.BackupSuffix + ". The file is replaced\n" +
 			"atomically, and left untouched when the config or the profile is invalid.",

@@ -159,3 +159,54 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("bad format: exit %d, stderr %s", code, stderr)
 	}
 }
+
+// TestReportAndApplyWithinBundle checks that report --bundle and apply
+// both say what the bundle's own filter takes away, and that report reads
+// the user's original filter once apply has replaced config.json.
+func TestReportAndApplyWithinBundle(t *testing.T) {
+	dir := t.TempDir()
+	prof := writeProfile(t, dir, true)
+	bundle := filepath.Join(dir, "bundle")
+	os.Mkdir(bundle, 0o755)
+	config := filepath.Join(bundle, "config.json")
+	original := []byte(`{"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "/"},
+	"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+		"syscalls": [{"names": ["read", "exit", "exit_group", "execve", "ioctl", "restart_syscall", "rt_sigreturn"], "action": "SCMP_ACT_ALLOW"}]}}}
+`)
+	if err := os.WriteFile(config, original, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := func(when string) {
+		t.Helper()
+		stdout, stderr, code := runTailor(t, "report", "--bundle", bundle, prof)
+		if code != 0 || !strings.Contains(stdout, "refused by the engine    write\n") ||
+			!strings.Contains(stdout, "write: the engine's filter refuses write: not allowed") {
+			t.Errorf("%s: text report: exit %d, stderr %s\n%s", when, code, stderr, stdout)
+		}
+		stdout, _, code = runTailor(t, "report", "--format", "json", "--bundle", bundle, prof)
+		var r struct {
+			Engine struct {
+				Source  string   `json:"source"`
+				Refused []string `json:"refused"`
+			} `json:"engine"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil || code != 0 || strings.Join(r.Engine.Refused, " ") != "write" {
+			t.Errorf("%s: json report: exit %d, %v\n%s", when, code, err, stdout)
+		}
+		if want := map[string]string{"before apply": config, "after apply": config + ".tailor-orig"}[when]; r.Engine.Source != want {
+			t.Errorf("%s: the engine's filter read from %s, want %s", when, r.Engine.Source, want)
+		}
+	}
+	report("before apply")
+	stdout, stderr, code := runTailor(t, "apply", "--bundle", bundle, prof)
+	if code != 0 || !strings.Contains(stdout, "applied") ||
+		!strings.Contains(stderr, "tailor: note: the linux.seccomp of "+config+" is kept as a limit") ||
+		!strings.Contains(stderr, "it refuses write") {
+		t.Fatalf("apply: exit %d, stdout %s, stderr %s", code, stdout, stderr)
+	}
+	report("after apply")
+
+	if _, stderr, code := runTailor(t, "report", "--bundle", filepath.Join(dir, "nosuch"), prof); code != exitUsage || !strings.Contains(stderr, "--bundle") {
+		t.Errorf("missing bundle: exit %d, stderr %s", code, stderr)
+	}
+}

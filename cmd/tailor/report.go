@@ -5,8 +5,10 @@ import (
 	"io"
 	"os"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 
+	"github.com/tailor-dev/tailor/bundle"
 	"github.com/tailor-dev/tailor/generator"
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -15,13 +17,17 @@ func init() {
 	register(&cli.Command{
 		Name:      "report",
 		Usage:     "summarise a profile beside Docker's default seccomp profile and capabilities",
-		UsageText: "tailor report [--format text|json] [--default-action ACTION] PROFILE",
+		UsageText: "tailor report [--format text|json] [--default-action ACTION] [--bundle DIR] PROFILE",
 		Description: "Shows the syscalls and capabilities the generated filter allows, how many Docker's\n" +
 			"default allows (amd64, its 14 default capabilities), what tailor refuses that Docker\n" +
-			"allows, the argument rules, and notes. An incomplete profile is flagged on the first line.",
+			"allows, the argument rules, and notes. An incomplete profile is flagged on the first line.\n" +
+			"With --bundle, it also shows what enforcing the profile on that bundle (tailor apply, tailor\n" +
+			"runtime) takes away: the filter enforced allows only what both the profile's filter and the\n" +
+			"bundle's own linux.seccomp allow (read from config.json" + bundle.BackupSuffix + " once apply has kept it).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: string(generator.ReportFormats[0]), Usage: "text or json"},
 			defaultActionFlag("the seccomp default action to report on: errno, enosys, kill or log"),
+			&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "also show what the seccomp filter of the OCI bundle `DIR` takes away"},
 		},
 		Action: func(c *cli.Context) error {
 			req, err := reportRequest(c)
@@ -40,6 +46,10 @@ type reportReq struct {
 	format  generator.ReportFormat
 	opts    generator.SeccompOptions
 	bold    bool
+	// engine is the bundle's own filter (--bundle; nil: it has none), read
+	// from engineFrom; engineFrom is empty without --bundle.
+	engine     *specs.LinuxSeccomp
+	engineFrom string
 }
 
 func reportRequest(c *cli.Context) (*reportReq, error) {
@@ -56,13 +66,24 @@ func reportRequest(c *cli.Context) (*reportReq, error) {
 		return nil, err
 	}
 	out, isFile := c.App.Writer.(*os.File)
-	return &reportReq{path: path, profile: p, format: format, opts: opts, bold: isFile && isTerminal(out)}, nil
+	req := &reportReq{path: path, profile: p, format: format, opts: opts, bold: isFile && isTerminal(out)}
+	if dir := c.String("bundle"); dir != "" {
+		if req.engine, req.engineFrom, err = bundle.EngineSeccomp(dir); err != nil {
+			return nil, fmt.Errorf("--bundle: %w", err)
+		}
+	}
+	return req, nil
 }
 
 func (r *reportReq) run(w io.Writer) error {
 	rep, err := generator.NewReport(r.profile, r.opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.path, err)
+	}
+	if r.engineFrom != "" {
+		if err := rep.Within(r.engineFrom, r.engine); err != nil {
+			return fmt.Errorf("--bundle: %w", err)
+		}
 	}
 	if r.format == generator.ReportJSON {
 		data, err := rep.JSON()
