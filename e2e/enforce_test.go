@@ -430,9 +430,10 @@ func openGate(t *testing.T, c *container, path string) {
 		if c == nil {
 			t.Fatalf("the workload never reached %s within %s", path, commandTimeout)
 		}
+		snap := ocitest.Snapshot(c.bin, c.ID)
 		ocitest.Delete(c.runtime, c.ID)
 		<-c.exited
-		t.Fatalf("the workload never reached %s within %s:\n%s", path, commandTimeout, c.result(t))
+		t.Fatalf("the workload never reached %s within %s:\n%s\n%s", path, commandTimeout, snap, c.result(t))
 	}
 }
 

@@ -3,6 +3,7 @@ package ocitest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -62,7 +63,43 @@ func Run(timeout time.Duration, stdin []byte, name string, args ...string) (Resu
 // the time of `RUNTIME run` alone.
 func RunContainer(timeout time.Duration, runtime, dir, id string) (Result, error) {
 	defer Delete(runtime, id)
-	return Run(timeout, nil, runtime, "run", "--bundle", dir, id)
+	res, err := Run(timeout, nil, runtime, "run", "--bundle", dir, id)
+	if err != nil && strings.Contains(err.Error(), "no exit within") {
+		// A container that hangs says where: the syscall each of its
+		// threads is in (a refused call a program retries forever shows).
+		err = fmt.Errorf("%w\n%s", err, Snapshot(runtime, id))
+	}
+	return res, err
+}
+
+// Snapshot describes the container's processes: each thread's name, state
+// and current syscall (/proc/PID/task/TID/syscall, its number first).
+func Snapshot(runtime, id string) string {
+	out, err := exec.Command(runtime, "ps", "--format", "json", id).Output()
+	var pids []int
+	if err == nil {
+		err = json.Unmarshal(out, &pids)
+	}
+	if err != nil {
+		return fmt.Sprintf("(%s ps --format json %s: %v)", runtime, id, err)
+	}
+	var b strings.Builder
+	for _, pid := range pids {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, t := range tasks {
+			base := fmt.Sprintf("/proc/%d/task/%s/", pid, t.Name())
+			comm, _ := os.ReadFile(base + "comm")
+			stat, _ := os.ReadFile(base + "stat")
+			sc, _ := os.ReadFile(base + "syscall")
+			state := "?"
+			if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+				state = string(stat[i+2])
+			}
+			fmt.Fprintf(&b, "pid %d tid %s %s state %s syscall %s\n", pid, t.Name(), strings.TrimSpace(string(comm)), state,
+				strings.Fields(string(sc) + " ?")[0])
+		}
+	}
+	return b.String()
 }
 
 // Delete removes a container whatever its state. Errors are ignored: the
