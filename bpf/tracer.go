@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 )
@@ -149,6 +150,11 @@ func configure(spec *ebpf.CollectionSpec, opts []Option) (uint32, error) {
 
 // Load loads the programs and attaches them. The caller must Close it.
 func Load(opts ...Option) (*Tracer, error) {
+	// The kernel's BTF (CO-RE relocation and the tp_btf/fexit targets)
+	// is the largest part of a load in user space: parse it while the
+	// object is read, once for every program loaded below.
+	kernel := btf.NewCache()
+	go kernel.Kernel() // an error shows where it is used
 	spec, err := loadTailor()
 	if err != nil {
 		return nil, fmt.Errorf("load BPF spec: %w", err)
@@ -157,11 +163,14 @@ func Load(opts ...Option) (*Tracer, error) {
 	if t.taskQuota, err = configure(spec, opts); err != nil {
 		return nil, err
 	}
-	core := spec.Copy()
+	// spec is this call's own: the loads below share it rather than copy
+	// it (loading does not change a spec), each with its own programs.
+	core := *spec
+	core.Programs = maps.Clone(spec.Programs)
 	for _, h := range capHooks {
 		delete(core.Programs, h.prog)
 	}
-	coll, err := ebpf.NewCollection(core)
+	coll, err := ebpf.NewCollectionWithOptions(&core, ebpf.CollectionOptions{Cache: kernel})
 	if err != nil {
 		return nil, fmt.Errorf("%w: load programs (needs root, BTF at /sys/kernel/btf/vmlinux and tp_btf support, Linux 5.11+): %w", ErrUnsupported, verifierError(err))
 	}
@@ -176,10 +185,9 @@ func Load(opts ...Option) (*Tracer, error) {
 		var obj struct {
 			P *ebpf.Program `ebpf:"placeholder"`
 		}
-		one := spec.Copy()
-		ps := one.Programs[h.prog]
-		one.Programs = map[string]*ebpf.ProgramSpec{"placeholder": ps}
-		err := one.LoadAndAssign(&obj, &ebpf.CollectionOptions{MapReplacements: shared})
+		one := *spec
+		one.Programs = map[string]*ebpf.ProgramSpec{"placeholder": spec.Programs[h.prog]}
+		err := one.LoadAndAssign(&obj, &ebpf.CollectionOptions{MapReplacements: shared, Cache: kernel})
 		if err == nil {
 			var l link.Link
 			l, err = link.AttachTracing(link.TracingOptions{Program: obj.P})

@@ -1,0 +1,143 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// capsHelperEnv selects the capability helper's phase (see capsHelper).
+const capsHelperEnv = "TAILOR_BPF_CAPS_HELPER"
+
+func init() {
+	if os.Getenv(capsHelperEnv) != "" {
+		runtime.LockOSThread() // capset changes this thread's credentials only
+	}
+	switch os.Getenv(capsHelperEnv) {
+	case "wait":
+		os.Stdin.Read(make([]byte, 1))
+		// A pending check, kept at the final execve (record_caps from
+		// sched_process_exec): CAP_SYS_ADMIN granted.
+		unix.Unshare(unix.CLONE_NEWUTS)
+		os.Setenv(capsHelperEnv, "call")
+		exe, _ := os.Executable()
+		fmt.Fprintln(os.Stderr, syscall.Exec(exe, os.Args, os.Environ()))
+		os.Exit(2)
+	case "call":
+		// Active checks (record_caps from the capability hook):
+		// CAP_SYSLOG granted, CAP_SYS_CHROOT denied.
+		unix.Klogctl(9, nil) // SYSLOG_ACTION_SIZE_UNREAD: a CAP_SYSLOG check
+		dropEffective(unix.CAP_SYS_CHROOT)
+		unix.Chroot("/")
+		os.Exit(0)
+	}
+}
+
+func dropEffective(c int) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		panic(err)
+	}
+	data[c/32].Effective &^= 1 << (c % 32)
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		panic(err)
+	}
+}
+
+// TestRecordsCapabilities checks capability checks made before the final
+// execve and after it: each one is in the recording, and the events are
+// one per recorded capability and result, no more.
+func TestRecordsCapabilities(t *testing.T) {
+	needRoot(t)
+	tr, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), capsHelperEnv+"=wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
+	cmd.Stderr = os.Stderr
+	start, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var st unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid), &st); err != nil {
+		t.Fatal(err)
+	}
+	const cid = 2
+	if err := tr.Register(cid, uint32(st.Ino), true); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Free(cid)
+	if err := tr.Track(cid, cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	start.Write([]byte{1})
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	r, err := tr.Drain(cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		caps    uint64
+		cap     int
+		granted bool
+	}{
+		{r.CapsGranted, unix.CAP_SYS_ADMIN, true},
+		{r.CapsGranted, unix.CAP_SYSLOG, true},
+		{r.CapsDenied, unix.CAP_SYS_CHROOT, false},
+	} {
+		if c.caps&(1<<c.cap) == 0 {
+			t.Errorf("capability %d (granted %v) not recorded: granted %#x, denied %#x", c.cap, c.granted, r.CapsGranted, r.CapsDenied)
+		}
+	}
+	var granted, denied uint64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for tr.Pending() > 0 {
+			e, err := tr.ReadEvent()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if e.Container != cid || e.Kind != EventCap {
+				continue
+			}
+			bit := uint64(1) << e.Nr
+			p := &denied
+			if e.Value == 1 {
+				p = &granted
+			}
+			if *p&bit != 0 {
+				t.Errorf("capability %d (value %d): a second event", e.Nr, e.Value)
+			}
+			*p |= bit
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal(errors.New("reading events timed out"))
+	}
+	if granted != r.CapsGranted || denied != r.CapsDenied {
+		t.Errorf("events: granted %#x, denied %#x; recording: granted %#x, denied %#x", granted, denied, r.CapsGranted, r.CapsDenied)
+	}
+}
