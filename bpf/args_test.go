@@ -3,7 +3,6 @@ package bpf
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
@@ -97,39 +96,7 @@ func TestRecordsArguments(t *testing.T) {
 	}
 	defer tr.Close()
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), argHelperEnv+"=wait")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
-	cmd.Stderr = os.Stderr
-	start, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	var st unix.Stat_t
-	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid), &st); err != nil {
-		t.Fatal(err)
-	}
-	const cid = 1
-	if err := tr.Register(cid, uint32(st.Ino), true); err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Free(cid)
-	if err := tr.Track(cid, cmd.Process.Pid); err != nil {
-		t.Fatal(err)
-	}
-	start.Write([]byte{1})
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("helper: %v", err)
-	}
-
-	r, err := tr.Drain(cid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := runHelper(t, tr, 1, argHelperEnv)
 	abi := profiles.ABIX8664.Index()
 	for _, rule := range profiles.ArgRules {
 		nr, err := profiles.ABIX8664.SyscallNr(rule.Syscall)

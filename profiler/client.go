@@ -91,10 +91,16 @@ func (c *Client) call(ctx context.Context, req request, bounded bool) (*response
 	if err == nil && n < len(data) {
 		_, err = conn.Write(data[n:])
 	}
+	var resp response
 	if err != nil {
+		// A tracer that refuses the connection at once (a peer it does
+		// not serve, too many connections) answers before it reads: its
+		// reason is worth more than the broken pipe.
+		if derr := json.NewDecoder(conn).Decode(&resp); derr == nil && resp.err() != nil {
+			return &resp, resp.err()
+		}
 		return nil, fmt.Errorf("send %s request: %w", req.Op, err)
 	}
-	var resp response
 	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
 		return nil, fmt.Errorf("read %s response: %w", req.Op, err)
 	}

@@ -2,9 +2,11 @@ package profiler
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"net"
 	"os"
 	"time"
@@ -132,4 +134,86 @@ func checkDir(dir string) error {
 // following a symlink there.
 func openPrivate(path string, flag int) (*os.File, error) {
 	return os.OpenFile(path, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+}
+
+func rootOnly(uid uint32) error {
+	if uid != 0 {
+		return fmt.Errorf("%w: the peer is uid %d", ErrForbidden, uid)
+	}
+	return nil
+}
+
+func (s *Server) serve(conn *net.UnixConn) {
+	defer conn.Close()
+	uid, err := peerUID(conn)
+	if err == nil {
+		err = s.Peer(uid)
+	}
+	if err != nil {
+		writeResponse(conn, errorResponse(err))
+		return
+	}
+	line, files, err := readRequest(conn)
+	var req request
+	if err == nil {
+		if err = json.Unmarshal(line, &req); err != nil {
+			err = fmt.Errorf("%w: decode: %v", ErrBadRequest, err)
+		}
+	}
+	if err == nil && req.Op == opRegister && req.Registration != nil && req.Registration.NFiles != len(files) {
+		err = fmt.Errorf("%w: the registration says %d handles, %d came", ErrBadRequest, req.Registration.NFiles, len(files))
+	}
+	if err == nil && req.Op != opRegister && len(files) > 0 {
+		err = fmt.Errorf("%w: handles sent with %s", ErrBadRequest, req.Op)
+	}
+	if err != nil {
+		closeAll(files)
+		writeResponse(conn, errorResponse(err))
+		return
+	}
+	var resp response
+	switch req.Op {
+	case opRegister:
+		if req.Registration == nil {
+			err = fmt.Errorf("%w: register without a registration", ErrBadRequest)
+			break
+		}
+		req.Registration.Files = files
+		files = nil
+		err = s.register(*req.Registration)
+	case opStatus:
+		resp.Status, err = s.status(req.ContainerID)
+	case opWait:
+		resp.Result, err = s.wait(req.ContainerID, closed(conn))
+	default:
+		err = fmt.Errorf("%w: unknown op %q", ErrBadRequest, req.Op)
+	}
+	closeAll(files)
+	if err != nil {
+		e := errorResponse(err)
+		resp.Code, resp.Error = e.Code, e.Error
+	}
+	writeResponse(conn, resp)
+}
+
+// closed returns a channel closed when the client hangs up (a waiter that
+// gave up must not hold a goroutine until its container ends).
+func closed(conn *net.UnixConn) <-chan struct{} {
+	c := make(chan struct{})
+	go func() {
+		defer close(c)
+		var b [1]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				return
+			}
+		}
+	}()
+	return c
+}
+
+func writeResponse(conn net.Conn, r response) {
+	if err := json.NewEncoder(conn).Encode(r); err != nil {
+		log.Printf("write response: %v", err)
+	}
 }

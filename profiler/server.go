@@ -2,7 +2,6 @@ package profiler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -263,88 +262,6 @@ func (s *Server) drainAll() {
 	}
 }
 
-func rootOnly(uid uint32) error {
-	if uid != 0 {
-		return fmt.Errorf("%w: the peer is uid %d", ErrForbidden, uid)
-	}
-	return nil
-}
-
-func (s *Server) serve(conn *net.UnixConn) {
-	defer conn.Close()
-	uid, err := peerUID(conn)
-	if err == nil {
-		err = s.Peer(uid)
-	}
-	if err != nil {
-		writeResponse(conn, errorResponse(err))
-		return
-	}
-	line, files, err := readRequest(conn)
-	var req request
-	if err == nil {
-		if err = json.Unmarshal(line, &req); err != nil {
-			err = fmt.Errorf("%w: decode: %v", ErrBadRequest, err)
-		}
-	}
-	if err == nil && req.Op == opRegister && req.Registration != nil && req.Registration.NFiles != len(files) {
-		err = fmt.Errorf("%w: the registration says %d handles, %d came", ErrBadRequest, req.Registration.NFiles, len(files))
-	}
-	if err == nil && req.Op != opRegister && len(files) > 0 {
-		err = fmt.Errorf("%w: handles sent with %s", ErrBadRequest, req.Op)
-	}
-	if err != nil {
-		closeAll(files)
-		writeResponse(conn, errorResponse(err))
-		return
-	}
-	var resp response
-	switch req.Op {
-	case opRegister:
-		if req.Registration == nil {
-			err = fmt.Errorf("%w: register without a registration", ErrBadRequest)
-			break
-		}
-		req.Registration.Files = files
-		files = nil
-		err = s.register(*req.Registration)
-	case opStatus:
-		resp.Status, err = s.status(req.ContainerID)
-	case opWait:
-		resp.Result, err = s.wait(req.ContainerID, closed(conn))
-	default:
-		err = fmt.Errorf("%w: unknown op %q", ErrBadRequest, req.Op)
-	}
-	closeAll(files)
-	if err != nil {
-		e := errorResponse(err)
-		resp.Code, resp.Error = e.Code, e.Error
-	}
-	writeResponse(conn, resp)
-}
-
-// closed returns a channel closed when the client hangs up (a waiter that
-// gave up must not hold a goroutine until its container ends).
-func closed(conn *net.UnixConn) <-chan struct{} {
-	c := make(chan struct{})
-	go func() {
-		defer close(c)
-		var b [1]byte
-		for {
-			if _, err := conn.Read(b[:]); err != nil {
-				return
-			}
-		}
-	}()
-	return c
-}
-
-func writeResponse(conn net.Conn, r response) {
-	if err := json.NewEncoder(conn).Encode(r); err != nil {
-		log.Printf("write response: %v", err)
-	}
-}
-
 // ErrSharedMountNamespace refuses a container that shares the tracer's
 // mount namespace: scoping by namespace would record the whole host.
 var ErrSharedMountNamespace = errors.New("container shares the host's mount namespace; tailor scopes containers by mount namespace (give the container its own: linux.namespaces type mount)")
@@ -559,76 +476,6 @@ func (s *Server) forget(c *container, res *Result) {
 	}
 	s.mu.Unlock()
 	close(c.done)
-}
-
-// Results are kept for waiters that come after their container ended (a
-// learning run asks right after its runtime exits): the newest
-// MaxResults, each for ResultTTL.
-const (
-	MaxResults = 1024
-	ResultTTL  = 10 * time.Minute
-)
-
-// keepResult stores a finished container's result and prunes old ones;
-// s.mu is held.
-func (s *Server) keepResult(id string, res *Result) {
-	res.finished = time.Now()
-	s.results[id] = res
-	s.order = append(s.order, kept{id, res})
-	for len(s.order) > 0 {
-		oldest := s.order[0]
-		if len(s.order) <= MaxResults && time.Since(oldest.res.finished) < ResultTTL {
-			break
-		}
-		if s.results[oldest.id] == oldest.res { // not replaced by a newer run of that id
-			delete(s.results, oldest.id)
-		}
-		s.order = s.order[1:]
-	}
-}
-
-// kept is one result in the pruning order.
-type kept struct {
-	id  string
-	res *Result
-}
-
-func (s *Server) status(id string) (*Status, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.byID[id]; ok {
-		st := c.stat
-		return &st, nil
-	}
-	if r, ok := s.results[id]; ok {
-		return &Status{Syscalls: r.Syscalls, Capabilities: r.Capabilities, Done: true}, nil
-	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownContainer, id)
-}
-
-func (s *Server) wait(id string, gone <-chan struct{}) (*Result, error) {
-	s.mu.Lock()
-	c, ok := s.byID[id]
-	if !ok {
-		r, done := s.results[id]
-		s.mu.Unlock()
-		if done {
-			return r, nil
-		}
-		return nil, fmt.Errorf("%w: %q", ErrUnknownContainer, id)
-	}
-	s.mu.Unlock()
-	select {
-	case <-c.done:
-	case <-gone:
-		return nil, fmt.Errorf("%w: the waiter hung up", ErrBadRequest)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if res := s.results[id]; res != nil {
-		return res, nil
-	}
-	return nil, fmt.Errorf("%w: %q was registered again before its result was read", ErrUnknownContainer, id)
 }
 
 func (s *Server) readEvents() {

@@ -1,0 +1,51 @@
+package bpf
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// runHelper runs this test binary as a container without a seccomp filter
+// (its own mount namespace, registered as cid with the exec boundary),
+// with env=wait set so that its init hook does the helper's work once
+// told to, and returns the recording after it exited.
+func runHelper(t *testing.T, tr *Tracer, cid uint32, env string) *Recording {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env+"=wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
+	cmd.Stderr = os.Stderr
+	start, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var st unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid), &st); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Register(cid, uint32(st.Ino), true); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Free(cid)
+	if err := tr.Track(cid, cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	start.Write([]byte{1})
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	r, err := tr.Drain(cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
