@@ -1,9 +1,10 @@
 package hook
 
 import (
+	"github.com/tailor-dev/tailor/internal/bounded"
+
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -138,22 +139,9 @@ func readBeneath(dir *os.File, name string, limit int) ([]byte, error) {
 	}
 	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
+	data, err := bounded.ReadRegular(f, int64(limit))
+	if errors.Is(err, bounded.ErrNotRegular) {
+		return nil, fmt.Errorf("%w: %w", ErrUnsafePath, err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file (%s)", ErrUnsafePath, name, fi.Mode().Type())
-	}
-	if fi.Size() > int64(limit) {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d an input may have", name, fi.Size(), limit)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	if len(data) > limit {
-		return nil, fmt.Errorf("%s grew past %d bytes while it was read", name, limit)
-	}
-	return data, nil
+	return data, err
 }

@@ -1,6 +1,8 @@
 package profiles
 
 import (
+	"github.com/tailor-dev/tailor/internal/bounded"
+
 	"errors"
 	"fmt"
 	"io"
@@ -65,17 +67,10 @@ func readFile(path string) ([]byte, error) {
 
 // readOpen reads a regular file opened by the caller within the limits.
 func readOpen(f *os.File) ([]byte, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", f.Name(), fi.Mode().Type())
-	}
-	if fi.Size() > MaxDocumentSize {
+	data, err := bounded.ReadRegular(f, MaxDocumentSize)
+	if errors.Is(err, bounded.ErrTooLarge) {
 		return nil, tooLarge()
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
 	if err != nil {
 		return nil, err // names the path
 	}

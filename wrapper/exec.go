@@ -1,11 +1,12 @@
 package wrapper
 
 import (
+	"github.com/tailor-dev/tailor/internal/bounded"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,19 +114,13 @@ func readRegular(root *os.Root, name string) ([]byte, os.FileMode, error) {
 		return nil, 0, err
 	}
 	defer f.Close()
+	data, err := bounded.ReadRegular(f, ociconfig.MaxSize)
+	if err != nil {
+		return nil, 0, err
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, 0, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, ociconfig.MaxSize+1))
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(data) > ociconfig.MaxSize {
-		return nil, 0, fmt.Errorf("larger than %d bytes", ociconfig.MaxSize)
 	}
 	return data, fi.Mode().Perm(), nil
 }

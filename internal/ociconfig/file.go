@@ -1,8 +1,11 @@
 package ociconfig
 
 import (
+	"errors"
+
+	"github.com/tailor-dev/tailor/internal/bounded"
+
 	"fmt"
-	"io"
 	"os"
 	"syscall"
 )
@@ -15,19 +18,12 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	data, err := bounded.ReadRegular(f, MaxSize)
+	if errors.Is(err, bounded.ErrNotRegular) || errors.Is(err, bounded.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file (%s)", ErrInvalid, path, fi.Mode().Type())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
-	}
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrInvalid, path, MaxSize)
 	}
 	return data, nil
 }
