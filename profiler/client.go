@@ -62,8 +62,13 @@ func (c *Client) call(ctx context.Context, req request, bounded bool) (*response
 	defer conn.Close()
 	// Handles and requests go only to a tracer run by root (or by this
 	// user, for tests as non-root).
-	if uid, err := peerUID(conn.(*net.UnixConn)); err != nil || (uid != 0 && int(uid) != os.Geteuid()) {
-		return nil, fmt.Errorf("%w: %s is served by uid %d, not root: refusing to talk to it (%v)", ErrForbidden, filepath.Join(c.Dir, socketName), uid, err)
+	sock := filepath.Join(c.Dir, socketName)
+	uid, err := peerUID(conn.(*net.UnixConn))
+	if err != nil {
+		return nil, fmt.Errorf("%w: who serves %s: %w", ErrForbidden, sock, err)
+	}
+	if uid != 0 && int(uid) != os.Geteuid() {
+		return nil, fmt.Errorf("%w: %s is served by uid %d, not root: refusing to talk to it", ErrForbidden, sock, uid)
 	}
 	if bounded {
 		conn.SetDeadline(deadline)
