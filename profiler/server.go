@@ -409,8 +409,11 @@ func (s *Server) finish(c *container, reasons []string) *Result {
 	if err != nil {
 		return &Result{Error: err.Error()}
 	}
+	// Take the provenance map out: readEvents keeps running and must not
+	// write to the map build reads.
 	s.mu.Lock()
 	prov := c.prov
+	c.prov = nil
 	s.mu.Unlock()
 	src := profiles.Source{
 		Runtime:     c.reg.Runtime,
@@ -489,7 +492,7 @@ func (s *Server) readEvents() {
 			continue
 		}
 		s.mu.Lock()
-		if c, ok := s.bySlot[e.Container]; ok {
+		if c, ok := s.bySlot[e.Container]; ok && c.prov != nil {
 			c.prov.add(e)
 			switch {
 			case e.Kind == bpf.EventSyscall:
