@@ -17,31 +17,34 @@
 // refuses argument data a recording cannot give (an empty value list in a
 // complete profile, values with overflow, values outside the recorded bits).
 //
-// # How the document grows
+// # What a container touches (schema version 2)
 //
-// A profile document carries schemaVersion. Version 1 (SchemaVersion) holds
-// what the syscall and capability recorder sees. The next dimension, what a
-// container touches (files with their accesses, programs run, network
-// peers, signals and ptrace), arrives as new top-level sections, one per
-// kind ("files", "programs", "network"), in schema version 2:
+// A profile document carries schemaVersion. Version 1 held what the
+// syscall and capability recorder sees. Version 2 (SchemaVersion) adds
+// what a container touches, as top-level sections, one per kind (touch.go):
+// "files" (each path with its accesses: read, write, create, mmap, unlink,
+// a failed lookup...), "programs" (executables run, with the interpreter of
+// a script), "network" (ports bound and listened on, destinations
+// connected to, unix socket peers) and "signals" (signals and ptrace aimed
+// outside the container); and "recorded", the dimensions the recording
+// covered.
 //   - One writer: this code writes only the newest version, so a profile
 //     with none of the new sections is still written as version 2.
 //   - Every older version loads. A version 1 document loads with the new
-//     sections empty and marked as not recorded (a profile records which
-//     dimensions its recording covered), so a v1 profile never reads as
+//     sections empty and not recorded, so a v1 profile never reads as
 //     "touches no files": generators that need a section (AppArmor,
-//     Landlock) refuse a profile that did not record it rather than emit
-//     deny-all rules. A version newer than this code knows is refused with
-//     the versions it reads.
+//     Landlock) refuse a profile that did not record it
+//     (Profile.RequireRecorded) rather than emit deny-all rules. A version
+//     newer than this code knows is refused with the versions it reads.
+//   - A file's path is the bytes the kernel resolved, as the container sees
+//     its root: any byte but NUL. A path that is not valid UTF-8 is written
+//     as pathBase64, so that no byte is replaced on the way.
 //   - Each section is a sorted list of items with Seen (the recordings and
-//     first comm/exe that saw it), in its own file with its own Normalize
-//     order and Validate rules, so that a new kind touches the model,
-//     Merge and the drift package in one place each.
+//     first comm/exe that saw it).
 //   - Merge unions items as it does syscalls: Seen counts add, loss adds,
-//     and the result records a dimension only when every input did.
-//   - drift grades each section with its own risk table (writes under /etc
-//     or a binary directory, a new executable, a new outbound port, reads
-//     of secret locations: high), additions and removals as for syscalls.
-//   - Loss counters grow per dimension (a path longer than the kernel walk,
-//     a full map); completeness stays derived from all of them.
+//     and the result records a dimension only when every input did (its
+//     section may still list what the others saw: it is then partial).
+//   - Loss counters grow per dimension (Paths: longer than the kernel walk;
+//     Objects: the kernel's deduplication map full); completeness stays
+//     derived from all of them.
 package profiles

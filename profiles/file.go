@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/moby/sys/capability"
@@ -43,11 +44,38 @@ func Parse(data []byte) (*Profile, error) {
 	if err := DecodeStrict(data, &p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	if err := p.upgrade(); err != nil {
+		return nil, Locate(data, err)
+	}
 	p.deriveComplete()
 	if err := p.Validate(); err != nil {
 		return nil, Locate(data, err)
 	}
 	return &p, nil
+}
+
+// upgrade reads an older schema version into this one: a version 1
+// document recorded syscalls and capabilities only, and cannot hold the
+// later sections. A version 2 document must say what it recorded.
+func (p *Profile) upgrade() error {
+	bad := func(path, format string, a ...any) error {
+		return invalidError{&PathError{Path: path, Err: fmt.Errorf(format, a...)}}
+	}
+	switch p.SchemaVersion {
+	case 1:
+		if p.Recorded != nil || len(p.Files)+len(p.Programs)+len(p.Network)+len(p.Signals) > 0 || p.Loss.Paths+p.Loss.Objects > 0 {
+			return bad("schemaVersion", "a schemaVersion 1 document has no recorded, files, programs, network or signals: "+
+				"set schemaVersion to %d", SchemaVersion)
+		}
+		p.SchemaVersion = SchemaVersion
+		p.Recorded = slices.Clone(v1Dimensions)
+	case SchemaVersion:
+		if p.Recorded == nil {
+			return bad("recorded", "a schemaVersion %d document lists the dimensions it recorded in recorded "+
+				"(e.g. [\"syscalls\", \"capabilities\"])", SchemaVersion)
+		}
+	}
+	return nil
 }
 
 // CapabilityByName resolves "CAP_CHOWN" (or "chown") to its number.

@@ -31,7 +31,10 @@ var ErrNothingToMerge = errors.New("nothing to merge")
 //   - Source strings (runtime, kernel, container ID, boundary) become the
 //     sorted set of the inputs' values, joined with ", "; Start is the
 //     earliest and End the latest time;
-//   - Name is kept when every input has the same one, else it is empty.
+//   - Name is kept when every input has the same one, else it is empty;
+//   - files, programs, network endpoints and signals are unioned as
+//     syscalls are (a file's accesses are unioned), and a dimension is
+//     recorded in the result only when every input recorded it.
 func Merge(ps ...*Profile) (*Profile, error) {
 	if len(ps) == 0 {
 		return nil, ErrNothingToMerge
@@ -77,6 +80,7 @@ func Merge(ps ...*Profile) (*Profile, error) {
 	for _, c := range caps {
 		out.Capabilities = append(out.Capabilities, *c)
 	}
+	mergeTouch(out, ps)
 	out.Normalize()
 	return out, nil
 }
@@ -89,6 +93,8 @@ func mergeLoss(l *Loss, p *Profile) {
 	l.Events += p.Loss.Events
 	l.Tasks += p.Loss.Tasks
 	l.ArgValues += p.Loss.ArgValues
+	l.Paths += p.Loss.Paths
+	l.Objects += p.Loss.Objects
 	l.Reasons = append(l.Reasons, p.Loss.Reasons...)
 	if !p.Complete && !p.Loss.Any() {
 		l.Reasons = append(l.Reasons, incompleteReason)

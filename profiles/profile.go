@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
 
 // SchemaVersion is the version of the profile document this code writes.
-const SchemaVersion = 1
+// Version 2 added what a container touches (files, programs, network,
+// signals) and the list of dimensions a recording covered; version 1
+// documents still load (see Parse).
+const SchemaVersion = 2
 
 // Kind identifies a tailor profile document (as opposed to a seccomp JSON).
 const Kind = "TailorProfile"
@@ -33,6 +37,17 @@ type Profile struct {
 	// Capabilities holds every capability checked after the runtime
 	// boundary, sorted by name.
 	Capabilities []Capability `json:"capabilities"`
+	// Recorded lists the dimensions the recording covered, in Dimensions
+	// order: a section that is empty but not recorded says nothing.
+	Recorded []Dimension `json:"recorded"`
+	// Files holds every path touched, sorted by path (bytes).
+	Files []File `json:"files,omitempty"`
+	// Programs holds every executable run, sorted by path.
+	Programs []Program `json:"programs,omitempty"`
+	// Network holds every endpoint bound, listened on or connected to.
+	Network []Network `json:"network,omitempty"`
+	// Signals holds signals and ptrace attempts aimed outside the container.
+	Signals []Signal `json:"signals,omitempty"`
 }
 
 // Loss counts what the recorder could not keep. Any non-zero counter makes
@@ -44,6 +59,12 @@ type Loss struct {
 	Tasks uint64 `json:"tasks"`
 	// ArgValues is argument values that could not be stored (map full).
 	ArgValues uint64 `json:"argValues"`
+	// Paths is file paths that could not be resolved in full (deeper or
+	// longer than the kernel's bounded walk).
+	Paths uint64 `json:"paths,omitempty"`
+	// Objects is files, programs or endpoints that could not be stored
+	// (the kernel's deduplication map full).
+	Objects uint64 `json:"objects,omitempty"`
 	// Reasons explains other gaps (e.g. the tracer stopped before the
 	// container's tasks exited).
 	Reasons []string `json:"reasons,omitempty"`
@@ -51,7 +72,7 @@ type Loss struct {
 
 // Any reports whether anything was lost.
 func (l Loss) Any() bool {
-	return l.Events != 0 || l.Tasks != 0 || l.ArgValues != 0 || len(l.Reasons) != 0
+	return l.Events != 0 || l.Tasks != 0 || l.ArgValues != 0 || l.Paths != 0 || l.Objects != 0 || len(l.Reasons) != 0
 }
 
 // Source says where the observations came from.
@@ -120,7 +141,7 @@ type Seen struct {
 // New returns an empty, complete profile.
 func New(name string) *Profile {
 	return &Profile{SchemaVersion: SchemaVersion, Kind: Kind, Name: name, Complete: true,
-		Source: Source{Recordings: 1}}
+		Source: Source{Recordings: 1}, Recorded: slices.Clone(v1Dimensions)}
 }
 
 // Syscalls returns the syscalls recorded for abi (nil when none).
@@ -212,6 +233,7 @@ func (p *Profile) Normalize() {
 	if p.ABIs == nil {
 		p.ABIs = []ABISyscalls{}
 	}
+	p.normalizeTouch()
 	p.deriveComplete()
 }
 

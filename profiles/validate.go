@@ -20,7 +20,7 @@ func (p *Profile) Validate() error {
 		return bad("kind", "kind is %q, want %q", p.Kind, Kind)
 	}
 	if p.SchemaVersion != SchemaVersion {
-		return bad("schemaVersion", "schemaVersion %d is not supported (this tailor reads version %d)", p.SchemaVersion, SchemaVersion)
+		return bad("schemaVersion", "schemaVersion %d is not supported (this tailor reads versions 1 to %d)", p.SchemaVersion, SchemaVersion)
 	}
 	if p.Complete && p.Loss.Any() {
 		return bad("complete", "the profile is marked complete but counts a loss (%s): a profile that lost observations "+
@@ -82,7 +82,7 @@ func (p *Profile) Validate() error {
 			return bad(fmt.Sprintf("capabilities[%d].seen.recordings", i), "negative count %d", c.Seen.Recordings)
 		}
 	}
-	return nil
+	return p.validateTouch(bad)
 }
 
 // checkArgs checks one syscall's argument values against its rule. path
@@ -133,7 +133,8 @@ func describeLoss(l Loss) string {
 	for _, c := range []struct {
 		n    uint64
 		what string
-	}{{l.Events, "events"}, {l.Tasks, "tasks"}, {l.ArgValues, "argument values"}} {
+	}{{l.Events, "events"}, {l.Tasks, "tasks"}, {l.ArgValues, "argument values"},
+		{l.Paths, "paths"}, {l.Objects, "objects"}} {
 		if c.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s lost", c.n, c.what))
 		}
