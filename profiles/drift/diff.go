@@ -21,15 +21,19 @@ const (
 	KindCapability Kind = "capability"
 )
 
-var kindOrder = []Kind{KindABI, KindSyscall, KindArgument, KindCapability}
+var kindOrder = []Kind{KindABI, KindSyscall, KindArgument, KindCapability, KindFile, KindProgram, KindNetwork, KindSignal}
 
 // Change is one need CURRENT has and BASELINE had not (an addition), or
 // the reverse (a removal).
 type Change struct {
 	Kind Kind         `json:"kind"`
 	ABI  profiles.ABI `json:"abi,omitempty"`
-	// Name is the syscall, the capability or the ABI.
+	// Name is the syscall, the capability or the ABI; for what a container
+	// touches, the path, the endpoint or the signal, quoted when it holds
+	// bytes that are not printable.
 	Name string `json:"name"`
+	// Access is the file accesses added (or removed) for a file change.
+	Access []profiles.Access `json:"access,omitempty"`
 	// Values are argument values of a syscall from profiles.ArgRules (new
 	// ones for an argument addition, all of them for a syscall addition).
 	Values []uint64 `json:"values,omitempty"`
@@ -62,6 +66,17 @@ func (c Change) Subject() string {
 		return "capability " + c.Name
 	case KindArgument:
 		return fmt.Sprintf("%s %s %s", c.ABI, c.Name, c.Detail)
+	case KindFile:
+		return fmt.Sprintf("file %s (%s)", c.Name, c.Detail)
+	case KindProgram:
+		if c.Detail != "" {
+			return fmt.Sprintf("program %s (%s)", c.Name, c.Detail)
+		}
+		return "program " + c.Name
+	case KindNetwork:
+		return "network " + c.Name
+	case KindSignal:
+		return "signal " + c.Name
 	}
 	s := fmt.Sprintf("%s syscall %s", c.ABI, c.Name)
 	if c.Detail != "" {
@@ -90,8 +105,12 @@ type Report struct {
 	Unchanged int `json:"unchanged"`
 	// CapabilitiesCompared is false when either side is a seccomp JSON,
 	// which cannot express capabilities.
-	CapabilitiesCompared bool     `json:"capabilitiesCompared"`
-	Notes                []string `json:"notes,omitempty"`
+	CapabilitiesCompared bool `json:"capabilitiesCompared"`
+	// TouchCompared lists the dimensions of what a container touches
+	// (files, programs, network, signals) that both sides recorded, and so
+	// were compared.
+	TouchCompared []profiles.Dimension `json:"touchCompared,omitempty"`
+	Notes         []string             `json:"notes,omitempty"`
 }
 
 // Diff compares CURRENT with BASELINE: syscalls per ABI, argument values of
@@ -132,6 +151,7 @@ func Diff(base, cur *seccompjson.Document) *Report {
 	}
 	if r.CapabilitiesCompared {
 		r.diffCapabilities(base.Profile, cur.Profile)
+		r.diffTouch(base.Profile, cur.Profile)
 	}
 	if cur.Format == seccompjson.FormatTailor {
 		r.locate(cur.Data)
@@ -317,7 +337,7 @@ func lossText(l profiles.Loss) string {
 	for _, c := range []struct {
 		n    uint64
 		what string
-	}{{l.Events, "events"}, {l.Tasks, "tasks"}, {l.ArgValues, "argument values"}} {
+	}{{l.Events, "events"}, {l.Tasks, "tasks"}, {l.ArgValues, "argument values"}, {l.Paths, "paths"}, {l.Objects, "objects"}} {
 		if c.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s lost", c.n, c.what))
 		}
@@ -343,6 +363,9 @@ func sortChanges(cs []Change) {
 		}
 		if a.Name != b.Name {
 			return a.Name < b.Name
+		}
+		if c := slices.Compare(a.Access, b.Access); c != 0 {
+			return c < 0
 		}
 		return slices.Compare(a.Values, b.Values) < 0
 	})

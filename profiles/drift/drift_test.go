@@ -194,6 +194,8 @@ func TestGolden(t *testing.T) {
 		{name: "seccomp", base: func(t *testing.T) *seccompjson.Document { return read(t, "testdata/seccomp-baseline.json") },
 			cur: "testdata/current.json", policy: FailOnAdded, formats: []Format{FormatText, FormatMarkdown, FormatGitHub}},
 		{name: "docker", base: dockerDoc, cur: "testdata/current.json", policy: FailOnHigh, formats: []Format{FormatText}},
+		{name: "touch", base: func(t *testing.T) *seccompjson.Document { return read(t, "testdata/touch-baseline.json") },
+			cur: "testdata/touch-current.json", policy: FailOnHigh, formats: Formats},
 		{name: "same", base: func(t *testing.T) *seccompjson.Document { return read(t, "testdata/baseline.json") },
 			cur: "testdata/baseline.json", policy: FailOnAny, formats: Formats},
 	}

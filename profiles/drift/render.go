@@ -138,6 +138,14 @@ func removalGroups(cs []Change, quote func(string) string) []string {
 			k, item = fmt.Sprintf("%s %s values", c.ABI, quote(c.Name)), c.Detail
 		case KindCapability:
 			k, item = "capabilities", quote(c.Name)
+		case KindFile:
+			k, item = "files", quote(c.Name)+" ("+c.Detail+")"
+		case KindProgram:
+			k, item = "programs", quote(c.Name)
+		case KindNetwork:
+			k, item = "network", quote(c.Name)
+		case KindSignal:
+			k, item = "signals", quote(c.Name)
 		}
 		if k != key {
 			flush()
@@ -249,6 +257,14 @@ func mdSubject(c Change) string {
 		return "capability " + code(c.Name)
 	case KindArgument:
 		return fmt.Sprintf("%s %s %s", c.ABI, code(c.Name), code(c.Detail))
+	case KindFile:
+		return fmt.Sprintf("file %s (%s)", code(c.Name), c.Detail)
+	case KindProgram, KindNetwork, KindSignal:
+		s := string(c.Kind) + " " + code(c.Name)
+		if c.Detail != "" {
+			s += " (" + c.Detail + ")"
+		}
+		return s
 	}
 	s := fmt.Sprintf("%s syscall %s", c.ABI, code(c.Name))
 	if c.Detail != "" {

@@ -7,7 +7,7 @@ import (
 )
 
 // RiskTable renders the curated grades as Markdown tables (for
-// docs/drift.md): syscalls, then capabilities.
+// docs/drift.md): syscalls, capabilities, then what a container touches.
 func RiskTable() string {
 	var b strings.Builder
 	b.WriteString("| Syscall | Risk | Why | Grade from |\n| --- | --- | --- | --- |\n")
@@ -20,6 +20,8 @@ func RiskTable() string {
 		g := capabilityGrades[name]
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", name, g.Risk, mdCell(g.Why), mdCell(g.Source))
 	}
+	b.WriteString("\n")
+	b.WriteString(touchTable())
 	return b.String()
 }
 
