@@ -43,6 +43,8 @@ type Report struct {
 	// Engine is what the filter keeps within an engine's own filter, when
 	// the report was asked for one (see Within).
 	Engine *EngineSide `json:"engine,omitempty"`
+	// Touch is what the container touches (files, programs, network).
+	Touch *TouchReport `json:"touch"`
 
 	filter *specs.LinuxSeccomp // the generated filter
 }
@@ -121,6 +123,7 @@ func NewReport(p *profiles.Profile, opts SeccompOptions) (*Report, error) {
 	r.CapabilitiesDropped = minus(r.Docker.Capabilities, r.Tailor.Capabilities)
 	r.CapabilitiesAdded = minus(r.Tailor.Capabilities, r.Docker.Capabilities)
 	r.ArgumentRules = argSummaries(filter, calls)
+	r.Touch = newTouchReport(p)
 	var missing []string
 	for _, a := range []profiles.ABI{profiles.ABIX86, profiles.ABIX32} {
 		if !slices.Contains(abis, a) {
@@ -361,6 +364,7 @@ func (r *Report) WriteText(w io.Writer, bold bool) error {
 	list(&b, fmt.Sprintf("Syscalls allowed (%d)", len(r.Tailor.Syscalls)), r.Tailor.Syscalls)
 	list(&b, fmt.Sprintf("Refused by tailor, allowed by docker (%d)", len(r.RefusedAllowedByDocker)), r.RefusedAllowedByDocker)
 	list(&b, fmt.Sprintf("Allowed by tailor, refused by docker (%d)", len(r.AllowedRefusedByDocker)), r.AllowedRefusedByDocker)
+	r.Touch.writeText(&b)
 	if len(r.Notes) > 0 {
 		section(&b, "Notes")
 		for _, n := range r.Notes {

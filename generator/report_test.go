@@ -31,6 +31,20 @@ func TestReport(t *testing.T) {
 	lossy.Loss.Reasons = []string{"tracer stopped before the container's tasks exited"}
 	lossy.Normalize()
 
+	touch := profileOf("touch", abiCalls(profiles.ABIX8664, base))
+	touch.Recorded = profiles.Dimensions
+	touch.Files = []profiles.File{
+		{Path: "/etc/nginx/nginx.conf", Type: profiles.TypeRegular, Access: []profiles.Access{profiles.AccessRead}},
+		{Path: "/etc/shadow", Type: profiles.TypeRegular, Access: []profiles.Access{profiles.AccessRead}},
+		{Path: "/etc/nginx/conf.d/missing.conf", Access: []profiles.Access{profiles.AccessLookup}},
+		{Path: "/usr/sbin/nginx", Type: profiles.TypeRegular, Access: []profiles.Access{profiles.AccessExec, profiles.AccessRead}},
+		{Path: "/var/log/nginx/x\n\x1b[31m", Type: profiles.TypeRegular, Access: []profiles.Access{profiles.AccessAppend, profiles.AccessCreate}},
+	}
+	touch.Programs = []profiles.Program{{Path: "/usr/sbin/nginx"}, {Path: "/tmp/run.sh", Interpreter: "/bin/sh"}}
+	touch.Network = []profiles.Network{{Op: profiles.NetListen, Family: "inet", Protocol: "tcp", Port: 80},
+		{Op: profiles.NetConnect, Family: "inet", Protocol: "tcp", Port: 443}}
+	touch.Normalize()
+
 	tests := []struct {
 		name    string
 		profile *profiles.Profile
@@ -65,6 +79,22 @@ func TestReport(t *testing.T) {
 			}
 		}},
 		{name: "empty", profile: profileOf("")},
+		{name: "touch", profile: touch, check: func(t *testing.T, r *Report) {
+			if r.Touch.Files.Paths != 5 || r.Touch.Files.Written != 1 || r.Touch.Files.Lookups != 1 || r.Touch.Files.Executed != 1 {
+				t.Errorf("file counts %+v", r.Touch.Files)
+			}
+			var high []string
+			for _, h := range r.Touch.HighRisk {
+				high = append(high, strings.SplitN(h, ":", 2)[0])
+			}
+			want := []string{"file /etc/shadow (read)", "program /tmp/run.sh (run by /bin/sh)", "network connect inet tcp port 443 (not loopback)"}
+			if !slices.Equal(high, want) {
+				t.Errorf("high risk %q, want %q", high, want)
+			}
+			if len(r.Touch.NotRecorded) != 0 {
+				t.Errorf("not recorded %v", r.Touch.NotRecorded)
+			}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

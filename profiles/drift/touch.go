@@ -45,9 +45,9 @@ func (r *Report) diffTouch(base, cur *profiles.Profile) {
 		case KindProgram:
 			diffItems(r, base.Programs, cur.Programs, func(p profiles.Program) string { return p.Path + "\x00" + p.Interpreter },
 				func(p profiles.Program, i int) Change {
-					c := Change{Kind: KindProgram, Name: quoteName(p.Path), Seen: seen(p.Seen), path: fmt.Sprintf("programs[%d].path", i)}
+					c := Change{Kind: KindProgram, Name: QuoteName(p.Path), Seen: seen(p.Seen), path: fmt.Sprintf("programs[%d].path", i)}
 					if p.Interpreter != "" {
-						c.Detail = "run by " + quoteName(p.Interpreter)
+						c.Detail = "run by " + QuoteName(p.Interpreter)
 					}
 					c.setGrade(ProgramGrade(p.Path))
 					return c
@@ -55,14 +55,14 @@ func (r *Report) diffTouch(base, cur *profiles.Profile) {
 		case KindNetwork:
 			diffItems(r, base.Network, cur.Network, networkKey,
 				func(n profiles.Network, i int) Change {
-					c := Change{Kind: KindNetwork, Name: describeNetwork(n), Seen: seen(n.Seen), path: fmt.Sprintf("network[%d].op", i)}
+					c := Change{Kind: KindNetwork, Name: DescribeNetwork(n), Seen: seen(n.Seen), path: fmt.Sprintf("network[%d].op", i)}
 					c.setGrade(NetworkGrade(n))
 					return c
 				})
 		case KindSignal:
 			diffItems(r, base.Signals, cur.Signals, func(s profiles.Signal) string { return s.Signal + "\x00" + s.Target },
 				func(s profiles.Signal, i int) Change {
-					c := Change{Kind: KindSignal, Name: describeSignal(s), Seen: seen(s.Seen), path: fmt.Sprintf("signals[%d].signal", i)}
+					c := Change{Kind: KindSignal, Name: DescribeSignal(s), Seen: seen(s.Seen), path: fmt.Sprintf("signals[%d].signal", i)}
 					c.setGrade(SignalGrade(s))
 					return c
 				})
@@ -106,7 +106,7 @@ func (r *Report) diffFiles(base, cur []profiles.File) {
 		inCur[f.Path] = true
 		b := byPath[f.Path]
 		if added := accessMinus(f, b); len(added) > 0 {
-			c := Change{Kind: KindFile, Name: quoteName(f.Path), Access: added, Detail: joinAccess(added),
+			c := Change{Kind: KindFile, Name: QuoteName(f.Path), Access: added, Detail: joinAccess(added),
 				Seen: seen(f.Seen), path: fmt.Sprintf("files[%d].path", i)}
 			c.setGrade(FileGrade(f.Path, added))
 			r.Added = append(r.Added, c)
@@ -114,12 +114,12 @@ func (r *Report) diffFiles(base, cur []profiles.File) {
 			r.Unchanged++
 		}
 		if gone := accessMinus(b, f); len(gone) > 0 {
-			r.Removed = append(r.Removed, Change{Kind: KindFile, Name: quoteName(f.Path), Access: gone, Detail: joinAccess(gone)})
+			r.Removed = append(r.Removed, Change{Kind: KindFile, Name: QuoteName(f.Path), Access: gone, Detail: joinAccess(gone)})
 		}
 	}
 	for _, b := range base {
 		if !inCur[b.Path] {
-			r.Removed = append(r.Removed, Change{Kind: KindFile, Name: quoteName(b.Path), Access: b.Access, Detail: joinAccess(b.Access)})
+			r.Removed = append(r.Removed, Change{Kind: KindFile, Name: QuoteName(b.Path), Access: b.Access, Detail: joinAccess(b.Access)})
 		}
 	}
 }
@@ -147,9 +147,9 @@ func networkKey(n profiles.Network) string {
 	return fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%t\x00%s", n.Op, n.Family, n.Protocol, n.Port, n.Loopback, n.Address)
 }
 
-// describeNetwork spells an endpoint out: "connect inet tcp port 443",
+// DescribeNetwork spells an endpoint out: "connect inet tcp port 443",
 // "bind unix stream /run/x.sock".
-func describeNetwork(n profiles.Network) string {
+func DescribeNetwork(n profiles.Network) string {
 	s := string(n.Op) + " " + n.Family
 	if n.Protocol != "" {
 		s += " " + n.Protocol
@@ -158,7 +158,7 @@ func describeNetwork(n profiles.Network) string {
 		s += " port " + strconv.Itoa(n.Port)
 	}
 	if n.Address != "" {
-		s += " " + quoteName(n.Address)
+		s += " " + QuoteName(n.Address)
 	}
 	if n.Op == profiles.NetConnect || n.Op == profiles.NetSend {
 		if n.Family != "unix" {
@@ -172,18 +172,19 @@ func describeNetwork(n profiles.Network) string {
 	return s
 }
 
-func describeSignal(s profiles.Signal) string {
+// DescribeSignal spells a signal or ptrace item out.
+func DescribeSignal(s profiles.Signal) string {
 	if s.Signal == "ptrace" {
-		return "ptrace of " + quoteName(s.Target) + " outside the container"
+		return "ptrace of " + QuoteName(s.Target) + " outside the container"
 	}
-	return s.Signal + " to " + quoteName(s.Target) + " outside the container"
+	return s.Signal + " to " + QuoteName(s.Target) + " outside the container"
 }
 
-// quoteName makes a name from a recording safe to print: a file name can
+// QuoteName makes a name from a recording safe to print: a file name can
 // hold newlines, terminal escapes or invalid UTF-8, which must not reach a
 // terminal, a Markdown table or a CI annotation as they are. Printable
 // names are shown as they are; others Go-quoted.
-func quoteName(s string) string {
+func QuoteName(s string) string {
 	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == '"' }) {
 		return s
 	}
