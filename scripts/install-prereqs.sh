@@ -16,8 +16,10 @@ runtime_pkgs=(runc crun busybox-static strace)
 build_pkgs=(gcc make pkg-config libseccomp-dev gcc-multilib libc6-dev-i386)
 # Regenerating the committed BPF objects (make generate).
 bpf_pkgs=(clang llvm libbpf-dev bpftool)
-# Validating generated AppArmor profiles (apparmor_parser).
-other_pkgs=(apparmor)
+# Validating generated AppArmor profiles (apparmor_parser); a real OCI
+# registry for the push/pull tests (registry/, cmd/tailor), which start their
+# own on a free loopback port.
+other_pkgs=(apparmor docker-registry)
 # The engine tests (e2e/engines_test.go) run podman and a private dockerd;
 # installing docker.io starts no daemon on these machines.
 engine_pkgs=(podman docker.io)

@@ -26,6 +26,7 @@ func init() {
 			&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Required: true, Usage: "OCI bundle `DIR` (with config.json)"},
 			defaultActionFlag("seccomp action for syscalls the profile never made: errno (EPERM), enosys, kill (the process) or log"),
 			&cli.BoolFlag{Name: "allow-incomplete", Usage: "enforce a profile that lost observations while recording (it may be too tight)"},
+			plainHTTPFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			req, err := applyRequest(c)

@@ -25,7 +25,8 @@ func init() {
 requests, ...) and granted capabilities. Each addition is graded low, medium or high risk from
 tailor's curated table (see docs/drift.md: Docker's default profile, man pages, CVE classes).
 BASELINE and CURRENT are files, tailor profiles or seccomp JSON (OCI or Docker format, told
-apart by content), or names of stored profiles. A seccomp JSON cannot express capabilities,
+apart by content), names of stored profiles, or oci://HOST/REPO:TAG references to profiles
+published with tailor push. A seccomp JSON cannot express capabilities,
 provenance, coverage or per-ABI differences: they are not compared against one.
 
 --fail-on decides what is drift:
@@ -44,6 +45,7 @@ Exit codes: 0 no drift beyond --fail-on, 1 drift, 2 bad input or usage.
 			&cli.StringFlag{Name: "annotate", Usage: "with --format github: the `FILE` annotations name (default CURRENT; " +
 				"e.g. the committed BASELINE, so they show on the pull request; lines only for CURRENT)"},
 			storeFlag(),
+			plainHTTPFlag(),
 		}, importFlags()...),
 		Action: func(c *cli.Context) error {
 			req, err := diffRequest(c)
@@ -78,10 +80,10 @@ func diffRequest(c *cli.Context) (*diffReq, error) {
 	store := profiles.NewStore(c.String("store"))
 	opts := importOptions(c)
 	req := &diffReq{failOn: failOn, format: format, render: drift.RenderOptions{AnnotateFile: c.String("annotate")}}
-	if req.baseline, err = readInput(c.Args().Get(0), store, opts); err != nil {
+	if req.baseline, err = readInputArg(c, c.Args().Get(0), store, opts); err != nil {
 		return nil, err
 	}
-	if req.current, err = readInput(c.Args().Get(1), store, opts); err != nil {
+	if req.current, err = readInputArg(c, c.Args().Get(1), store, opts); err != nil {
 		return nil, err
 	}
 	out, isFile := c.App.Writer.(*os.File)

@@ -32,6 +32,7 @@ func init() {
 					"write it first with: tailor generate --format seccomp -o FILE PROFILE"},
 			&cli.StringFlag{Name: "name", DefaultText: "the profile's name, else PROFILE's base name",
 				Usage: "with --format k8s: the Localhost profile is tailor/`NAME`.json"},
+			plainHTTPFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			req, err := generateRequest(c)
@@ -66,7 +67,7 @@ func generateRequest(c *cli.Context) (*generateReq, error) {
 	}
 	opts := generator.Options{Format: format, Seccomp: sopts,
 		SeccompFile: c.String("seccomp-file"), Name: c.String("name")}
-	stem := strings.TrimSuffix(path, ".json")
+	stem := profileStem(path)
 	if opts.SeccompFile == "" {
 		opts.SeccompFile = stem + ".seccomp.json"
 	}

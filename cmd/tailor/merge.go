@@ -18,7 +18,8 @@ func init() {
 		Name:      "merge",
 		Usage:     "union several learned profiles (or seccomp JSONs) into one",
 		UsageText: "tailor merge [--store DIR] [--name NAME] -o OUT INPUT...",
-		Description: "Each INPUT is a file (a tailor profile or a seccomp JSON) or the name of a stored profile.\n" +
+		Description: "Each INPUT is a file (a tailor profile or a seccomp JSON), the name of a stored profile, or an\n" +
+			"oci://HOST/REPO:TAG reference to a profile published with tailor push.\n" +
 			"The result allows what any input allows: syscalls per ABI, argument values (a syscall with\n" +
 			"no argument rule in one input, e.g. from a seccomp JSON, ends with none), and capabilities.\n" +
 			"Each item counts the recordings that saw it; provenance and loss are kept, and the result\n" +
@@ -28,6 +29,7 @@ func init() {
 			"   tailor merge -o - web.json > merged.json",
 		Flags: append([]cli.Flag{
 			storeFlag(),
+			plainHTTPFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "write the merged profile to `OUT` (- for stdout)"},
 			&cli.StringFlag{Name: "name", Usage: "the merged profile's `NAME` (default: the inputs' common name, else OUT's base name)"},
 		}, importFlags()...),
@@ -64,7 +66,7 @@ func mergeRequest(c *cli.Context) (*mergeReq, error) {
 	store := profiles.NewStore(c.String("store"))
 	opts := importOptions(c)
 	for _, arg := range c.Args().Slice() {
-		d, err := readInput(arg, store, opts)
+		d, err := readInputArg(c, arg, store, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -28,6 +28,7 @@ func init() {
 			&cli.StringFlag{Name: "format", Value: string(generator.ReportFormats[0]), Usage: "text or json"},
 			defaultActionFlag("the seccomp default action to report on: errno, enosys, kill or log"),
 			&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "also show what the seccomp filter of the OCI bundle `DIR` takes away"},
+			plainHTTPFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			req, err := reportRequest(c)
