@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"sigs.k8s.io/yaml"
 
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -119,56 +118,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// K8sProfileDir is where generated seccomp JSONs live under the kubelet's
-// seccomp root (localhostProfile: tailor/NAME.json).
-const K8sProfileDir = "tailor"
-
-var k8sName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
-
-// k8sSecurityContext is the part of a Kubernetes container's
-// securityContext that tailor decides.
-type k8sSecurityContext struct {
-	SecurityContext struct {
-		AllowPrivilegeEscalation bool `json:"allowPrivilegeEscalation"`
-		Capabilities             struct {
-			Add  []string `json:"add,omitempty"`
-			Drop []string `json:"drop"`
-		} `json:"capabilities"`
-		SeccompProfile struct {
-			Type             string `json:"type"`
-			LocalhostProfile string `json:"localhostProfile"`
-		} `json:"seccompProfile"`
-	} `json:"securityContext"`
-}
-
-// K8s returns a container securityContext (YAML) that enforces the
-// profile: privilege escalation off, every capability dropped but the
-// minimal set, and the seccomp JSON as a Localhost profile
-// tailor/NAME.json, which must be copied below the kubelet's seccomp root
-// on each node.
-func K8s(p *profiles.Profile, name string) ([]byte, []Note, error) {
-	if !k8sName.MatchString(name) {
-		return nil, nil, fmt.Errorf("generate k8s: profile name %q: use letters, digits, '.', '_' and '-' only", name)
-	}
-	c, notes, err := Capabilities(p)
-	if err != nil {
-		return nil, nil, err
-	}
-	var sc k8sSecurityContext
-	s := &sc.SecurityContext
-	for _, capName := range c.Bounding {
-		s.Capabilities.Add = append(s.Capabilities.Add, strings.TrimPrefix(capName, "CAP_"))
-	}
-	s.Capabilities.Drop = []string{"ALL"}
-	s.SeccompProfile.Type = "Localhost"
-	s.SeccompProfile.LocalhostProfile = K8sProfileDir + "/" + name + ".json"
-	out, err := yaml.Marshal(sc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode securityContext: %w", err)
-	}
-	notes = append(notes, Note{Text: fmt.Sprintf("copy the seccomp JSON (tailor generate --format seccomp) to "+
-		"<kubelet root>/seccomp/%s on every node (default /var/lib/kubelet/seccomp/%[1]s)", s.SeccompProfile.LocalhostProfile)})
-	return out, notes, nil
 }

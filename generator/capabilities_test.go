@@ -64,7 +64,7 @@ func TestCapabilityFormats(t *testing.T) {
 				t.Errorf("flags %q do not start by dropping every capability", flags)
 			}
 
-			yaml, knotes, err := K8s(tc.profile, tc.profile.Name)
+			yaml, knotes, err := K8s(tc.profile, tc.profile.Name, K8sOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,8 +99,8 @@ func TestCapabilityErrors(t *testing.T) {
 		{name: "nil profile", run: func() error { _, _, err := Capabilities(nil); return err }, want: "no profile"},
 		{name: "unknown capability", run: func() error { _, _, err := Capabilities(bad); return err }, want: `unknown capability "CAP_FLY"`},
 		{name: "flags without seccomp file", run: func() error { _, _, err := Flags(p, ""); return err }, want: "no seccomp file"},
-		{name: "k8s name with slash", run: func() error { _, _, err := K8s(p, "../etc"); return err }, want: `profile name "../etc"`},
-		{name: "k8s empty name", run: func() error { _, _, err := K8s(p, ""); return err }, want: "profile name"},
+		{name: "k8s name with slash", run: func() error { _, _, err := K8s(p, "../etc", K8sOptions{}); return err }, want: `profile name "../etc"`},
+		{name: "k8s empty name", run: func() error { _, _, err := K8s(p, "", K8sOptions{}); return err }, want: "profile name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

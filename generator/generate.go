@@ -21,10 +21,14 @@ const (
 	FormatFlags Format = "flags"
 	// FormatK8s is a Kubernetes container securityContext (YAML).
 	FormatK8s Format = "k8s"
+	// FormatSPOSeccomp is a Security Profiles Operator SeccompProfile (YAML).
+	FormatSPOSeccomp Format = "spo-seccomp"
+	// FormatSPOAppArmor is a Security Profiles Operator AppArmorProfile (YAML).
+	FormatSPOAppArmor Format = "spo-apparmor"
 )
 
 // Formats lists the accepted formats, the default first.
-var Formats = []Format{FormatSeccomp, FormatCapabilities, FormatFlags, FormatK8s}
+var Formats = []Format{FormatSeccomp, FormatCapabilities, FormatFlags, FormatK8s, FormatSPOSeccomp, FormatSPOAppArmor}
 
 // ParseFormat checks a user's --format value.
 func ParseFormat(s string) (Format, error) {
@@ -37,8 +41,11 @@ type Options struct {
 	Seccomp SeccompOptions
 	// SeccompFile is the seccomp JSON that FormatFlags names.
 	SeccompFile string
-	// Name is the profile's name in FormatK8s (tailor/NAME.json).
+	// Name is the profile's name in FormatK8s (tailor/NAME.json) and the
+	// object's name in the SPO formats.
 	Name string
+	// K8s tunes FormatK8s.
+	K8s K8sOptions
 }
 
 // Generate renders p in opts.Format. The bytes are stable for a given
@@ -69,7 +76,11 @@ func Generate(p *profiles.Profile, opts Options) ([]byte, []Note, error) {
 	case FormatFlags:
 		return Flags(p, opts.SeccompFile)
 	case FormatK8s:
-		return K8s(p, opts.Name)
+		return K8s(p, opts.Name, opts.K8s)
+	case FormatSPOSeccomp:
+		return SPOSeccomp(p, opts.Name, opts.Seccomp)
+	case FormatSPOAppArmor:
+		return SPOAppArmor(p, opts.Name)
 	}
 	return nil, nil, fmt.Errorf("unknown format %q", opts.Format)
 }

@@ -14,14 +14,17 @@ import (
 
 func init() {
 	register(&cli.Command{
-		Name:      "generate",
-		Usage:     "turn a learned profile into a seccomp filter, capability set, run flags or Kubernetes securityContext",
+		Name: "generate",
+		Usage: "turn a learned profile into a seccomp filter, capability set, run flags, Kubernetes securityContext " +
+			"or Security Profiles Operator object",
 		ArgsUsage: "PROFILE",
 		Description: "Prints the artefact on stdout (or writes it atomically with -o). Notes about\n" +
 			"choices the generator made (argument rules it could not make, socketcall on x86,\n" +
 			"clone3, capabilities only denied) go to stderr.\n\n" +
 			"   tailor generate --format seccomp -o web.seccomp.json web.json\n" +
-			"   docker run $(tailor generate --format flags web.json) IMAGE",
+			"   docker run $(tailor generate --format flags web.json) IMAGE\n" +
+			"   tailor generate --format spo-seccomp web.json | kubectl apply -f -\n" +
+			"   tailor generate --format k8s --spo --container web web.json > patch.yaml",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: string(generator.Formats[0]),
 				Usage: "output format: " + joinNames(generator.Formats)},
@@ -31,7 +34,15 @@ func init() {
 				Usage: "with --format flags: the seccomp JSON to name in --security-opt seccomp=`FILE`; " +
 					"write it first with: tailor generate --format seccomp -o FILE PROFILE"},
 			&cli.StringFlag{Name: "name", DefaultText: "the profile's name, else PROFILE's base name",
-				Usage: "with --format k8s: the Localhost profile is tailor/`NAME`.json"},
+				Usage: "with --format k8s: the Localhost profiles are tailor/`NAME`.json and AppArmor profile NAME; " +
+					"with --format spo-seccomp, spo-apparmor (and k8s --spo): the object's name"},
+			&cli.StringFlag{Name: "container", Usage: "with --format k8s: print a strategic-merge patch that sets the " +
+				"securityContext of container `NAME` in a workload's pod template (kubectl patch --patch-file)"},
+			&cli.BoolFlag{Name: "spo", Usage: "with --format k8s: reference the profiles the Security Profiles Operator " +
+				"installs from --format spo-seccomp and spo-apparmor objects (operator/NAME.json, AppArmor profile NAME)"},
+			// SPO's v1 profiles are cluster-scoped: the flag is kept only
+			// to say so to whoever expects one.
+			&cli.StringFlag{Name: "namespace", Hidden: true},
 			plainHTTPFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -66,7 +77,11 @@ func generateRequest(c *cli.Context) (*generateReq, error) {
 		return nil, err
 	}
 	opts := generator.Options{Format: format, Seccomp: sopts,
-		SeccompFile: c.String("seccomp-file"), Name: c.String("name")}
+		SeccompFile: c.String("seccomp-file"), Name: c.String("name"),
+		K8s: generator.K8sOptions{Container: c.String("container"), SPO: c.Bool("spo")}}
+	if err := checkK8sFlags(c, format); err != nil {
+		return nil, err
+	}
 	stem := profileStem(path)
 	if opts.SeccompFile == "" {
 		opts.SeccompFile = stem + ".seccomp.json"
@@ -78,6 +93,21 @@ func generateRequest(c *cli.Context) (*generateReq, error) {
 		opts.Name = filepath.Base(stem)
 	}
 	return &generateReq{profile: p, path: path, output: c.String("output"), opts: opts}, nil
+}
+
+// checkK8sFlags refuses the Kubernetes flags where they do not apply.
+func checkK8sFlags(c *cli.Context, format generator.Format) error {
+	if c.IsSet("namespace") {
+		return fmt.Errorf("--namespace: the Security Profiles Operator's v1 SeccompProfile and AppArmorProfile are " +
+			"cluster-scoped (since SPO 0.10), so an object has no namespace and installs as operator/NAME.json on every " +
+			"node: drop --namespace and give a cluster-unique --name (e.g. NAMESPACE-NAME)")
+	}
+	for _, flag := range []string{"container", "spo"} {
+		if c.IsSet(flag) && format != generator.FormatK8s {
+			return fmt.Errorf("--%s applies to --format %s only, not %s", flag, generator.FormatK8s, format)
+		}
+	}
+	return nil
 }
 
 func (r *generateReq) run(stdout, stderr io.Writer) error {
