@@ -16,8 +16,14 @@ import (
 // told to, and returns the recording after it exited.
 func runHelper(t *testing.T, tr *Tracer, cid uint32, env string) *Recording {
 	t.Helper()
+	return runHelperAs(t, tr, cid, env, "wait")
+}
+
+// runHelperAs is runHelper with env set to value.
+func runHelperAs(t *testing.T, tr *Tracer, cid uint32, env, value string) *Recording {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env+"=wait")
+	cmd.Env = append(os.Environ(), env+"="+value)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
 	cmd.Stderr = os.Stderr
 	start, err := cmd.StdinPipe()

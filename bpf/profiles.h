@@ -12,6 +12,31 @@ enum abi {
 enum limit {
 	MAX_NR = 1024, /* profiles.MaxSyscallNr: syscall numbers per ABI */
 	MAX_ARG_VALUES = 32, /* profiles.MaxArgValues: distinct values per syscall */
+	MAX_PATH = 4096, /* profiles.MaxPath: the longest path recorded */
+};
+
+/* File access bits: bit i is profiles.Accesses[i]. */
+enum access {
+	ACC_APPEND = 1 << 0,
+	ACC_BIND = 1 << 1,
+	ACC_CHMOD = 1 << 2,
+	ACC_CHOWN = 1 << 3,
+	ACC_CREATE = 1 << 4,
+	ACC_EXEC = 1 << 5,
+	ACC_LINK = 1 << 6,
+	ACC_LOCK = 1 << 7,
+	ACC_LOOKUP = 1 << 8,
+	ACC_MKDIR = 1 << 9,
+	ACC_MKNOD = 1 << 10,
+	ACC_MMAP = 1 << 11,
+	ACC_READ = 1 << 12,
+	ACC_RENAME_FROM = 1 << 13,
+	ACC_RENAME_TO = 1 << 14,
+	ACC_RMDIR = 1 << 15,
+	ACC_SYMLINK = 1 << 16,
+	ACC_TRUNCATE = 1 << 17,
+	ACC_UNLINK = 1 << 18,
+	ACC_WRITE = 1 << 19,
 };
 
 #define X32_SYSCALL_BIT 0x40000000 /* profiles.X32SyscallBit */
@@ -49,6 +74,42 @@ enum limit {
 #define NR_X86_64_socket 41
 #define NR_X86_64_personality 135
 #define NR_X86_64_ioctl 16
+#define NR_X86_64_open 2
+#define NR_X86_64_openat 257
+#define NR_X86_64_openat2 437
+#define NR_X86_64_creat 85
+#define NR_X86_64_mmap 9
+#define NR_X86_64_mkdir 83
+#define NR_X86_64_mkdirat 258
+#define NR_X86_64_rmdir 84
+#define NR_X86_64_unlink 87
+#define NR_X86_64_unlinkat 263
+#define NR_X86_64_rename 82
+#define NR_X86_64_renameat 264
+#define NR_X86_64_renameat2 316
+#define NR_X86_64_link 86
+#define NR_X86_64_linkat 265
+#define NR_X86_64_symlink 88
+#define NR_X86_64_symlinkat 266
+#define NR_X86_64_chmod 90
+#define NR_X86_64_fchmod 91
+#define NR_X86_64_fchmodat 268
+#define NR_X86_64_fchmodat2 452
+#define NR_X86_64_chown 92
+#define NR_X86_64_fchown 93
+#define NR_X86_64_lchown 94
+#define NR_X86_64_fchownat 260
+#define NR_X86_64_truncate 76
+#define NR_X86_64_ftruncate 77
+#define NR_X86_64_mknod 133
+#define NR_X86_64_mknodat 259
+#define NR_X86_64_flock 73
+#define NR_X86_64_connect 42
+#define NR_X86_64_bind 49
+#define NR_X86_64_listen 50
+#define NR_X86_64_sendto 44
+#define NR_X86_64_sendmsg 46
+#define NR_X86_64_ptrace 101
 
 #define NR_X86_execve 11
 #define NR_X86_execveat 358
@@ -62,6 +123,42 @@ enum limit {
 #define NR_X86_socketcall 102
 #define NR_X86_personality 136
 #define NR_X86_ioctl 54
+#define NR_X86_open 5
+#define NR_X86_openat 295
+#define NR_X86_openat2 437
+#define NR_X86_creat 8
+#define NR_X86_mmap 90
+#define NR_X86_mkdir 39
+#define NR_X86_mkdirat 296
+#define NR_X86_rmdir 40
+#define NR_X86_unlink 10
+#define NR_X86_unlinkat 301
+#define NR_X86_rename 38
+#define NR_X86_renameat 302
+#define NR_X86_renameat2 353
+#define NR_X86_link 9
+#define NR_X86_linkat 303
+#define NR_X86_symlink 83
+#define NR_X86_symlinkat 304
+#define NR_X86_chmod 15
+#define NR_X86_fchmod 94
+#define NR_X86_fchmodat 306
+#define NR_X86_fchmodat2 452
+#define NR_X86_chown 182
+#define NR_X86_fchown 95
+#define NR_X86_lchown 16
+#define NR_X86_fchownat 298
+#define NR_X86_truncate 92
+#define NR_X86_ftruncate 93
+#define NR_X86_mknod 14
+#define NR_X86_mknodat 297
+#define NR_X86_flock 143
+#define NR_X86_connect 362
+#define NR_X86_bind 361
+#define NR_X86_listen 363
+#define NR_X86_sendto 369
+#define NR_X86_sendmsg 370
+#define NR_X86_ptrace 26
 
 #define NR_X32_execve 1073742344
 #define NR_X32_execveat 1073742369
@@ -74,4 +171,40 @@ enum limit {
 #define NR_X32_socket 1073741865
 #define NR_X32_personality 1073741959
 #define NR_X32_ioctl 1073742338
+#define NR_X32_open 1073741826
+#define NR_X32_openat 1073742081
+#define NR_X32_openat2 1073742261
+#define NR_X32_creat 1073741909
+#define NR_X32_mmap 1073741833
+#define NR_X32_mkdir 1073741907
+#define NR_X32_mkdirat 1073742082
+#define NR_X32_rmdir 1073741908
+#define NR_X32_unlink 1073741911
+#define NR_X32_unlinkat 1073742087
+#define NR_X32_rename 1073741906
+#define NR_X32_renameat 1073742088
+#define NR_X32_renameat2 1073742140
+#define NR_X32_link 1073741910
+#define NR_X32_linkat 1073742089
+#define NR_X32_symlink 1073741912
+#define NR_X32_symlinkat 1073742090
+#define NR_X32_chmod 1073741914
+#define NR_X32_fchmod 1073741915
+#define NR_X32_fchmodat 1073742092
+#define NR_X32_fchmodat2 1073742276
+#define NR_X32_chown 1073741916
+#define NR_X32_fchown 1073741917
+#define NR_X32_lchown 1073741918
+#define NR_X32_fchownat 1073742084
+#define NR_X32_truncate 1073741900
+#define NR_X32_ftruncate 1073741901
+#define NR_X32_mknod 1073741957
+#define NR_X32_mknodat 1073742083
+#define NR_X32_flock 1073741897
+#define NR_X32_connect 1073741866
+#define NR_X32_bind 1073741873
+#define NR_X32_listen 1073741874
+#define NR_X32_sendto 1073741868
+#define NR_X32_sendmsg 1073742342
+#define NR_X32_ptrace 1073742345
 

@@ -94,13 +94,20 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	/* A container's start opens hundreds of files at once, each a record
+	 * of its path: room for thousands while user space catches up. */
+	__uint(max_entries, 1024 * 1024);
 } events SEC(".maps");
 
 /* Types only the Go loader uses, referenced so that they are in the
  * object's BTF, where bpf2go (-type in gen.go) finds them. */
 struct go_types {
 	struct event event;
+	struct touch touch;
+	enum touch_flag touch_flag;
+	enum net_op net_op;
+	enum access access;
+	enum touch_limit touch_limit;
 	enum event_kind event_kind;
 	enum container_flag container_flag;
 	enum abi abi;
@@ -399,6 +406,8 @@ static __always_inline void record_caps(struct task_struct *task, struct contain
 	}
 }
 
+#include "touch.bpf.h"
+
 static __always_inline int is_exec(__u8 abi, long id)
 {
 	if (abi == ABI_X86)
@@ -591,6 +600,9 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 		ts->pending_granted = 0;
 		ts->pending_denied = 0;
 	}
+	if (ts->sys_active)
+		touch_exec(who_of(ts), (__u64)BPF_CORE_READ(bprm, file), (__u64)BPF_CORE_READ(bprm, filename),
+			   (__u64)BPF_CORE_READ(bprm, interp));
 	return 0;
 }
 

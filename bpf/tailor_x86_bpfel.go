@@ -22,6 +22,31 @@ const (
 	tailorAbiN_ABIS    tailorAbi = 3
 )
 
+type tailorAccess uint32
+
+const (
+	tailorAccessACC_APPEND      tailorAccess = 1
+	tailorAccessACC_BIND        tailorAccess = 2
+	tailorAccessACC_CHMOD       tailorAccess = 4
+	tailorAccessACC_CHOWN       tailorAccess = 8
+	tailorAccessACC_CREATE      tailorAccess = 16
+	tailorAccessACC_EXEC        tailorAccess = 32
+	tailorAccessACC_LINK        tailorAccess = 64
+	tailorAccessACC_LOCK        tailorAccess = 128
+	tailorAccessACC_LOOKUP      tailorAccess = 256
+	tailorAccessACC_MKDIR       tailorAccess = 512
+	tailorAccessACC_MKNOD       tailorAccess = 1024
+	tailorAccessACC_MMAP        tailorAccess = 2048
+	tailorAccessACC_READ        tailorAccess = 4096
+	tailorAccessACC_RENAME_FROM tailorAccess = 8192
+	tailorAccessACC_RENAME_TO   tailorAccess = 16384
+	tailorAccessACC_RMDIR       tailorAccess = 32768
+	tailorAccessACC_SYMLINK     tailorAccess = 65536
+	tailorAccessACC_TRUNCATE    tailorAccess = 131072
+	tailorAccessACC_UNLINK      tailorAccess = 262144
+	tailorAccessACC_WRITE       tailorAccess = 524288
+)
+
 type tailorArgKey struct {
 	_     structs.HostLayout
 	Cid   uint32
@@ -53,6 +78,9 @@ type tailorContainer struct {
 	LostTasks   uint64
 	LostArgs    uint64
 	OverQuota   uint64
+	Objects     int64
+	LostPaths   uint64
+	LostObjects uint64
 }
 
 type tailorContainerFlag uint32
@@ -80,6 +108,10 @@ const (
 	tailorEventKindEV_SYSCALL tailorEventKind = 1
 	tailorEventKindEV_CAP     tailorEventKind = 2
 	tailorEventKindEV_ARG     tailorEventKind = 3
+	tailorEventKindEV_FILE    tailorEventKind = 4
+	tailorEventKindEV_EXEC    tailorEventKind = 5
+	tailorEventKindEV_NET     tailorEventKind = 6
+	tailorEventKindEV_SIGNAL  tailorEventKind = 7
 )
 
 type tailorLimit uint32
@@ -87,7 +119,31 @@ type tailorLimit uint32
 const (
 	tailorLimitMAX_NR         tailorLimit = 1024
 	tailorLimitMAX_ARG_VALUES tailorLimit = 32
+	tailorLimitMAX_PATH       tailorLimit = 4096
 )
+
+type tailorNetOp uint32
+
+const (
+	tailorNetOpNET_BIND    tailorNetOp = 1
+	tailorNetOpNET_LISTEN  tailorNetOp = 2
+	tailorNetOpNET_CONNECT tailorNetOp = 3
+	tailorNetOpNET_SEND    tailorNetOp = 4
+)
+
+type tailorObjectKey struct {
+	_    structs.HostLayout
+	Cid  uint32
+	Gen  uint32
+	Hash uint64
+}
+
+type tailorScratch struct {
+	_    structs.HostLayout
+	Ev   tailorTouch
+	Data [12288]int8
+	Walk [8192]int8
+}
 
 type tailorTaskState struct {
 	_              structs.HostLayout
@@ -106,6 +162,44 @@ type tailorTaskState struct {
 	PendingDenied  uint64
 }
 
+type tailorTouch struct {
+	_        structs.HostLayout
+	Cid      uint32
+	Kind     uint8
+	Flags    uint8
+	Ftype    uint16
+	Pid      uint32
+	Tgid     uint32
+	Access   uint32
+	FileLen  uint16
+	DirLen   uint16
+	NameLen  uint16
+	NetOp    uint8
+	Family   uint8
+	SockType uint16
+	Protocol uint16
+	Port     uint16
+	Loopback uint8
+	Signal   uint8
+	Pad      [4]uint8
+	Comm     [16]int8
+	Exe      [32]int8
+	Target   [16]int8
+}
+
+type tailorTouchFlag uint32
+
+const (
+	tailorTouchFlagTF_SCRIPT tailorTouchFlag = 1
+)
+
+type tailorTouchLimit uint32
+
+const (
+	tailorTouchLimitMAX_OBJECTS tailorTouchLimit = 65536
+	tailorTouchLimitMAX_WALK    tailorTouchLimit = 256
+)
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -115,6 +209,8 @@ const (
 	tailorMapContainers        = "containers"
 	tailorMapEvents            = "events"
 	tailorMapMntns             = "mntns"
+	tailorMapObjects           = "objects"
+	tailorMapScratch           = "scratch"
 	tailorMapSyscalls          = "syscalls"
 	tailorMapTasks             = "tasks"
 	tailorProgCapCapableFexit  = "cap_capable_fexit"
@@ -122,8 +218,13 @@ const (
 	tailorProgSchedProcessExec = "sched_process_exec"
 	tailorProgSchedProcessExit = "sched_process_exit"
 	tailorProgSchedProcessFork = "sched_process_fork"
+	tailorProgSignalGenerate   = "signal_generate"
 	tailorProgSysEnter         = "sys_enter"
+	tailorProgSysExitTouch     = "sys_exit_touch"
 	tailorVarExecBoundaryUsers = "exec_boundary_users"
+	tailorVarFmodeCreated      = "fmode_created"
+	tailorVarHashSeed          = "hash_seed"
+	tailorVarObjectQuota       = "object_quota"
 	tailorVarTaskQuota         = "task_quota"
 	tailorVarUnusedGoTypes     = "unused_go_types"
 )
@@ -175,7 +276,9 @@ type tailorProgramSpecs struct {
 	SchedProcessExec *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.ProgramSpec `ebpf:"sched_process_fork"`
+	SignalGenerate   *ebpf.ProgramSpec `ebpf:"signal_generate"`
 	SysEnter         *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysExitTouch     *ebpf.ProgramSpec `ebpf:"sys_exit_touch"`
 }
 
 // tailorMapSpecs contains maps before they are loaded into the kernel.
@@ -187,6 +290,8 @@ type tailorMapSpecs struct {
 	Containers *ebpf.MapSpec `ebpf:"containers"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
 	Mntns      *ebpf.MapSpec `ebpf:"mntns"`
+	Objects    *ebpf.MapSpec `ebpf:"objects"`
+	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
 	Syscalls   *ebpf.MapSpec `ebpf:"syscalls"`
 	Tasks      *ebpf.MapSpec `ebpf:"tasks"`
 }
@@ -196,6 +301,9 @@ type tailorMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tailorVariableSpecs struct {
 	ExecBoundaryUsers *ebpf.VariableSpec `ebpf:"exec_boundary_users"`
+	FmodeCreated      *ebpf.VariableSpec `ebpf:"fmode_created"`
+	HashSeed          *ebpf.VariableSpec `ebpf:"hash_seed"`
+	ObjectQuota       *ebpf.VariableSpec `ebpf:"object_quota"`
 	TaskQuota         *ebpf.VariableSpec `ebpf:"task_quota"`
 	UnusedGoTypes     *ebpf.VariableSpec `ebpf:"unused_go_types"`
 }
@@ -225,6 +333,8 @@ type tailorMaps struct {
 	Containers *ebpf.Map `ebpf:"containers"`
 	Events     *ebpf.Map `ebpf:"events"`
 	Mntns      *ebpf.Map `ebpf:"mntns"`
+	Objects    *ebpf.Map `ebpf:"objects"`
+	Scratch    *ebpf.Map `ebpf:"scratch"`
 	Syscalls   *ebpf.Map `ebpf:"syscalls"`
 	Tasks      *ebpf.Map `ebpf:"tasks"`
 }
@@ -236,6 +346,8 @@ func (m *tailorMaps) Close() error {
 		m.Containers,
 		m.Events,
 		m.Mntns,
+		m.Objects,
+		m.Scratch,
 		m.Syscalls,
 		m.Tasks,
 	)
@@ -246,6 +358,9 @@ func (m *tailorMaps) Close() error {
 // It can be passed to loadTailorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tailorVariables struct {
 	ExecBoundaryUsers *ebpf.Variable `ebpf:"exec_boundary_users"`
+	FmodeCreated      *ebpf.Variable `ebpf:"fmode_created"`
+	HashSeed          *ebpf.Variable `ebpf:"hash_seed"`
+	ObjectQuota       *ebpf.Variable `ebpf:"object_quota"`
 	TaskQuota         *ebpf.Variable `ebpf:"task_quota"`
 	UnusedGoTypes     *ebpf.Variable `ebpf:"unused_go_types"`
 }
@@ -259,7 +374,9 @@ type tailorPrograms struct {
 	SchedProcessExec *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.Program `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.Program `ebpf:"sched_process_fork"`
+	SignalGenerate   *ebpf.Program `ebpf:"signal_generate"`
 	SysEnter         *ebpf.Program `ebpf:"sys_enter"`
+	SysExitTouch     *ebpf.Program `ebpf:"sys_exit_touch"`
 }
 
 func (p *tailorPrograms) Close() error {
@@ -269,7 +386,9 @@ func (p *tailorPrograms) Close() error {
 		p.SchedProcessExec,
 		p.SchedProcessExit,
 		p.SchedProcessFork,
+		p.SignalGenerate,
 		p.SysEnter,
+		p.SysExitTouch,
 	)
 }
 

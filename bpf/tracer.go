@@ -3,6 +3,7 @@ package bpf
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -41,6 +42,9 @@ type Event struct {
 	Pid, Tgid uint32
 	Value     uint64 // EventArg: the value; EventCap: 1 granted, 0 denied
 	Comm, Exe string
+	// Touch is the record of EventFile, EventExec, EventNet and
+	// EventSignal (nil for the others): what the container touched.
+	Touch *Touch
 }
 
 // Recording is what the kernel aggregated for one container.
@@ -57,6 +61,10 @@ type Recording struct {
 	// container had its task quota (Tracer.TaskQuota) in use; the others
 	// found the task map full.
 	OverQuota uint64
+	// LostPaths counts paths deeper or longer than the kernel's walk;
+	// LostObjects files, programs and endpoints its deduplication map had
+	// no room for (the container's object quota or the map full).
+	LostPaths, LostObjects uint64
 }
 
 // Tracer is the loaded and attached recorder. Its methods are safe for
@@ -83,6 +91,8 @@ type coreObjects struct {
 	SchedProcessFork  *ebpf.Program  `ebpf:"sched_process_fork"`
 	SchedProcessExec  *ebpf.Program  `ebpf:"sched_process_exec"`
 	SchedProcessExit  *ebpf.Program  `ebpf:"sched_process_exit"`
+	SysExitTouch      *ebpf.Program  `ebpf:"sys_exit_touch"`
+	SignalGenerate    *ebpf.Program  `ebpf:"signal_generate"`
 	ExecBoundaryUsers *ebpf.Variable `ebpf:"exec_boundary_users"`
 }
 
@@ -145,6 +155,13 @@ func configure(spec *ebpf.CollectionSpec, opts []Option) (uint32, error) {
 	if err := quota.Get(&n); err != nil {
 		return 0, fmt.Errorf("read task quota: %w", err)
 	}
+	var seed [8]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return 0, fmt.Errorf("make the object hash key: %w", err)
+	}
+	if err := spec.Variables[tailorVarHashSeed].Set(binary.NativeEndian.Uint64(seed[:])); err != nil {
+		return 0, fmt.Errorf("set the object hash key: %w", err)
+	}
 	return n, nil
 }
 
@@ -155,6 +172,17 @@ func Load(opts ...Option) (*Tracer, error) {
 	// object is read, once for every program loaded below.
 	kernel := btf.NewCache()
 	go kernel.Kernel() // an error shows where it is used
+	// Reading the syscall tracepoints' ids may mount tracefs (and unmount
+	// it, which waits for an RCU grace period): meanwhile, load.
+	type exitIDs struct {
+		ids map[string]uint64
+		err error
+	}
+	exits := make(chan exitIDs, 1)
+	go func() {
+		ids, err := syscallExitIDs(touchSyscalls)
+		exits <- exitIDs{ids, err}
+	}()
 	spec, err := loadTailor()
 	if err != nil {
 		return nil, fmt.Errorf("load BPF spec: %w", err)
@@ -212,6 +240,7 @@ func Load(opts ...Option) (*Tracer, error) {
 		{"sched_process_fork", t.objs.SchedProcessFork},
 		{"sched_process_exec", t.objs.SchedProcessExec},
 		{"sched_process_exit", t.objs.SchedProcessExit},
+		{"signal_generate", t.objs.SignalGenerate},
 	} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p.prog})
 		if err != nil {
@@ -219,6 +248,15 @@ func Load(opts ...Option) (*Tracer, error) {
 			return nil, fmt.Errorf("%w: attach %s: %w", ErrUnsupported, p.name, err)
 		}
 		t.links = append(t.links, l)
+	}
+	ids := <-exits
+	if ids.err != nil {
+		t.Close()
+		return nil, ids.err
+	}
+	if err := t.attachSyscallExits(t.objs.SysExitTouch, ids.ids); err != nil {
+		t.Close()
+		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
 	t.events, err = ringbuf.NewReader(t.objs.Events)
 	if err != nil {
@@ -241,14 +279,23 @@ func (t *Tracer) Close() error {
 	if t.events != nil {
 		t.events.Close()
 	}
+	// Each syscall tracepoint's perf event waits for a tracepoint grace
+	// period when it goes (tens of ms, under a kernel mutex): close them
+	// all at once, so that what can overlap does.
+	var wg sync.WaitGroup
 	for _, l := range t.links {
-		l.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.Close()
+		}()
 	}
+	wg.Wait()
 	if t.capProg != nil {
 		t.capProg.Close()
 	}
 	o := &t.objs
-	for _, p := range []*ebpf.Program{o.SysEnter, o.SchedProcessFork, o.SchedProcessExec, o.SchedProcessExit} {
+	for _, p := range []*ebpf.Program{o.SysEnter, o.SchedProcessFork, o.SchedProcessExec, o.SchedProcessExit, o.SysExitTouch, o.SignalGenerate} {
 		if p != nil {
 			p.Close()
 		}
@@ -415,6 +462,7 @@ func (t *Tracer) Drain(cid uint32) (*Recording, error) {
 	r.CapsGranted, r.CapsDenied = c.CapsGranted, c.CapsDenied
 	r.LostEvents, r.LostTasks, r.LostArgs = c.LostEvents, c.LostTasks, c.LostArgs
 	r.OverQuota = c.OverQuota
+	r.LostPaths, r.LostObjects = c.LostPaths, c.LostObjects
 	for abi := range numABIs {
 		var bm tailorBitmap
 		if err := t.objs.Syscalls.Lookup(syscallsKey(cid, abi), &bm); err != nil {
@@ -475,6 +523,7 @@ func (t *Tracer) Free(cid uint32) error {
 	errs = append(errs, deleteWhere(t.objs.Tasks, func(_ uint32, ts tailorTaskState) bool { return ts.Cid == cid }))
 	errs = append(errs, deleteWhere(t.objs.Args, func(k tailorArgKey, _ uint8) bool { return k.Cid == cid }))
 	errs = append(errs, deleteWhere(t.objs.Argcount, func(k tailorArgcKey, _ uint32) bool { return k.Cid == cid }))
+	errs = append(errs, deleteWhere(t.objs.Objects, func(k objectKey, _ uint64) bool { return k.Cid == cid }))
 	for abi := range numABIs {
 		errs = append(errs, t.objs.Syscalls.Put(syscallsKey(cid, abi), tailorBitmap{}))
 	}
@@ -530,6 +579,9 @@ func (t *Tracer) ReadEvent() (Event, error) {
 			return Event{}, ErrClosed
 		}
 		return Event{}, fmt.Errorf("read event: %w", err)
+	}
+	if len(rec.RawSample) > 4 && rec.RawSample[4] >= EventFile {
+		return decodeTouch(rec.RawSample)
 	}
 	var e tailorEvent
 	if err := binary.Read(bytes.NewReader(rec.RawSample), binary.NativeEndian, &e); err != nil {

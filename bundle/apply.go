@@ -32,6 +32,9 @@ type ApplyOptions struct {
 	Seccomp generator.SeccompOptions
 	// AllowIncomplete enforces a profile that lost observations.
 	AllowIncomplete bool
+	// AppArmorProfile, when set, is written to process.apparmorProfile
+	// (see setAppArmor).
+	AppArmorProfile string
 }
 
 // ApplyProfile returns config (an OCI config.json) with linux.seccomp and
@@ -112,7 +115,11 @@ func enforce(config []byte, engine *engineFilter, p *profiles.Profile, opts Appl
 	if err := cfg.Set(json.RawMessage(capsJSON), "process", "capabilities"); err != nil {
 		return nil, nil, fmt.Errorf("apply: %w", err)
 	}
-	return cfg.Bytes(), notes, nil
+	aaNotes, err := setAppArmor(cfg, p, opts.AppArmorProfile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("apply: %w", err)
+	}
+	return cfg.Bytes(), append(notes, aaNotes...), nil
 }
 
 // intersectionNote sums up what enforcing within the engine's filter took

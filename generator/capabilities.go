@@ -94,8 +94,11 @@ func MarshalCapabilities(c *specs.LinuxCapabilities) ([]byte, error) {
 // Flags returns the docker/podman run flags that enforce the profile: all
 // capabilities dropped but the minimal set, and the seccomp JSON at
 // seccompFile (written by the user with `tailor generate --format seccomp
-// -o FILE`). One line, shell-quoted where needed.
-func Flags(p *profiles.Profile, seccompFile string) ([]byte, []Note, error) {
+// -o FILE`). When the profile recorded files and appArmor names an
+// AppArmor profile (tailor generate --format apparmor, loaded on the
+// host), it is added too (see appArmorFlag). One line, shell-quoted where
+// needed.
+func Flags(p *profiles.Profile, seccompFile, appArmor string) ([]byte, []Note, error) {
 	if seccompFile == "" {
 		return nil, nil, errors.New("generate flags: no seccomp file to name (the seccomp JSON written with -o)")
 	}
@@ -108,7 +111,12 @@ func Flags(p *profiles.Profile, seccompFile string) ([]byte, []Note, error) {
 		args = append(args, "--cap-add="+name)
 	}
 	args = append(args, "--security-opt", shellQuote("seccomp="+seccompFile))
-	return []byte(strings.Join(args, " ") + "\n"), notes, nil
+	aa, aaNotes, err := appArmorFlag(p, appArmor)
+	if err != nil {
+		return nil, nil, err
+	}
+	args = append(args, aa...)
+	return []byte(strings.Join(args, " ") + "\n"), append(notes, aaNotes...), nil
 }
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./=:@%+,-]+$`)

@@ -50,7 +50,7 @@ func TestCapabilityFormats(t *testing.T) {
 			}
 			golden(t, "capabilities/"+tc.name+".json", out)
 
-			flags, _, err := Flags(tc.profile, tc.seccompFile)
+			flags, _, err := Flags(tc.profile, tc.seccompFile, tc.profile.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func TestCapabilityErrors(t *testing.T) {
 	}{
 		{name: "nil profile", run: func() error { _, _, err := Capabilities(nil); return err }, want: "no profile"},
 		{name: "unknown capability", run: func() error { _, _, err := Capabilities(bad); return err }, want: `unknown capability "CAP_FLY"`},
-		{name: "flags without seccomp file", run: func() error { _, _, err := Flags(p, ""); return err }, want: "no seccomp file"},
+		{name: "flags without seccomp file", run: func() error { _, _, err := Flags(p, "", ""); return err }, want: "no seccomp file"},
 		{name: "k8s name with slash", run: func() error { _, _, err := K8s(p, "../etc", K8sOptions{}); return err }, want: `profile name "../etc"`},
 		{name: "k8s empty name", run: func() error { _, _, err := K8s(p, "", K8sOptions{}); return err }, want: "profile name"},
 	}

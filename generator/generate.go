@@ -25,10 +25,12 @@ const (
 	FormatSPOSeccomp Format = "spo-seccomp"
 	// FormatSPOAppArmor is a Security Profiles Operator AppArmorProfile (YAML).
 	FormatSPOAppArmor Format = "spo-apparmor"
+	// FormatAppArmor is an AppArmor profile (apparmor_parser's text).
+	FormatAppArmor Format = "apparmor"
 )
 
 // Formats lists the accepted formats, the default first.
-var Formats = []Format{FormatSeccomp, FormatCapabilities, FormatFlags, FormatK8s, FormatSPOSeccomp, FormatSPOAppArmor}
+var Formats = []Format{FormatSeccomp, FormatCapabilities, FormatFlags, FormatK8s, FormatSPOSeccomp, FormatSPOAppArmor, FormatAppArmor}
 
 // ParseFormat checks a user's --format value.
 func ParseFormat(s string) (Format, error) {
@@ -46,6 +48,9 @@ type Options struct {
 	Name string
 	// K8s tunes FormatK8s.
 	K8s K8sOptions
+	// NoAppArmor leaves --security-opt apparmor=NAME out of FormatFlags
+	// (for hosts without AppArmor, where podman refuses it).
+	NoAppArmor bool
 }
 
 // Generate renders p in opts.Format. The bytes are stable for a given
@@ -74,13 +79,15 @@ func Generate(p *profiles.Profile, opts Options) ([]byte, []Note, error) {
 		out, err := MarshalCapabilities(c)
 		return out, notes, err
 	case FormatFlags:
-		return Flags(p, opts.SeccompFile)
+		return Flags(p, opts.SeccompFile, opts.flagsAppArmor())
 	case FormatK8s:
 		return K8s(p, opts.Name, opts.K8s)
 	case FormatSPOSeccomp:
 		return SPOSeccomp(p, opts.Name, opts.Seccomp)
 	case FormatSPOAppArmor:
 		return SPOAppArmor(p, opts.Name)
+	case FormatAppArmor:
+		return AppArmor(p, AppArmorOptions{Name: opts.Name})
 	}
 	return nil, nil, fmt.Errorf("unknown format %q", opts.Format)
 }

@@ -75,6 +75,7 @@ type container struct {
 	slot  uint32
 	start time.Time
 	prov  provenance
+	touch *touches // what it touched (readEvents adds, finish takes)
 	stat  Status
 	done  chan struct{}
 }
@@ -313,7 +314,7 @@ func (s *Server) register(reg Registration) error {
 		unix.Close(pidfd)
 		return fmt.Errorf("%w: %d containers are being learned", bpf.ErrCapacity, len(s.bySlot))
 	}
-	c := &container{reg: reg, slot: slot, start: time.Now().UTC(), prov: provenance{}, done: make(chan struct{})}
+	c := &container{reg: reg, slot: slot, start: time.Now().UTC(), prov: provenance{}, touch: newTouches(), done: make(chan struct{})}
 	s.byID[reg.ContainerID] = c
 	s.bySlot[slot] = c
 	delete(s.results, reg.ContainerID)
@@ -412,8 +413,8 @@ func (s *Server) finish(c *container, reasons []string) *Result {
 	// Take the provenance map out: readEvents keeps running and must not
 	// write to the map build reads.
 	s.mu.Lock()
-	prov := c.prov
-	c.prov = nil
+	prov, touched := c.prov, c.touch
+	c.prov, c.touch = nil, nil
 	s.mu.Unlock()
 	src := profiles.Source{
 		Runtime:     c.reg.Runtime,
@@ -427,7 +428,7 @@ func (s *Server) finish(c *container, reasons []string) *Result {
 	} else {
 		src.SyscallBoundary = "seccomp"
 	}
-	p := build(rec, prov, src)
+	p := build(rec, prov, touched, src)
 	p.Loss.Reasons = append(p.Loss.Reasons, reasons...)
 	p.Normalize()
 	res := &Result{Complete: p.Complete, Capabilities: len(p.GrantedCapabilities())}
@@ -454,6 +455,12 @@ func lossText(l profiles.Loss) []string {
 	}
 	if l.ArgValues > 0 {
 		out = append(out, fmt.Sprintf("%d argument value(s) lost", l.ArgValues))
+	}
+	if l.Paths > 0 {
+		out = append(out, fmt.Sprintf("%d path(s) deeper or longer than the kernel's walk", l.Paths))
+	}
+	if l.Objects > 0 {
+		out = append(out, fmt.Sprintf("%d file(s), program(s) or endpoint(s) not stored (the tracer's object map full)", l.Objects))
 	}
 	return append(out, l.Reasons...)
 }
@@ -493,6 +500,9 @@ func (s *Server) readEvents() {
 		}
 		s.mu.Lock()
 		if c, ok := s.bySlot[e.Container]; ok && c.prov != nil {
+			if e.Touch != nil {
+				c.touch.add(e)
+			}
 			c.prov.add(e)
 			switch {
 			case e.Kind == bpf.EventSyscall:

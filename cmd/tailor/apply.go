@@ -15,7 +15,7 @@ func init() {
 	register(&cli.Command{
 		Name:      "apply",
 		Usage:     "enforce a profile on an OCI bundle (writes linux.seccomp and process.capabilities)",
-		UsageText: "tailor apply --bundle DIR [--default-action errno|enosys|kill|log] [--allow-incomplete] PROFILE",
+		UsageText: "tailor apply --bundle DIR [--default-action errno|enosys|kill|log] [--allow-incomplete] [--apparmor NAME] PROFILE",
 		Description: "Patches the bundle's config.json in place: linux.seccomp becomes the generated filter\n" +
 			"(intersected with the bundle's own filter, when it has one: apply never allows what that\n" +
 			"refuses, and says what the intersection removed)\n" +
@@ -27,6 +27,8 @@ func init() {
 			defaultActionFlag("seccomp action for syscalls the profile never made: errno (EPERM), enosys, kill (the process) or log"),
 			&cli.BoolFlag{Name: "allow-incomplete", Usage: "enforce a profile that lost observations while recording (it may be too tight)"},
 			plainHTTPFlag(),
+			&cli.StringFlag{Name: "apparmor", Usage: "also set process.apparmorProfile to `NAME`: the AppArmor profile " +
+				"tailor generate --format apparmor wrote, loaded with apparmor_parser -r (docs/apparmor.md)"},
 		},
 		Action: func(c *cli.Context) error {
 			req, err := applyRequest(c)
@@ -56,7 +58,7 @@ func applyRequest(c *cli.Context) (*applyReq, error) {
 		return nil, err
 	}
 	return &applyReq{bundle: c.String("bundle"), path: path, profile: p, opts: bundle.ApplyOptions{
-		Seccomp: opts, AllowIncomplete: c.Bool("allow-incomplete")}}, nil
+		Seccomp: opts, AllowIncomplete: c.Bool("allow-incomplete"), AppArmorProfile: c.String("apparmor")}}, nil
 }
 
 func (r *applyReq) run(stdout, stderr io.Writer) error {

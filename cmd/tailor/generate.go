@@ -15,8 +15,8 @@ import (
 func init() {
 	register(&cli.Command{
 		Name: "generate",
-		Usage: "turn a learned profile into a seccomp filter, capability set, run flags, Kubernetes securityContext " +
-			"or Security Profiles Operator object",
+		Usage: "turn a learned profile into a seccomp filter, capability set, run flags, Kubernetes securityContext, " +
+			"AppArmor profile or Security Profiles Operator object",
 		ArgsUsage: "PROFILE",
 		Description: "Prints the artefact on stdout (or writes it atomically with -o). Notes about\n" +
 			"choices the generator made (argument rules it could not make, socketcall on x86,\n" +
@@ -24,7 +24,8 @@ func init() {
 			"   tailor generate --format seccomp -o web.seccomp.json web.json\n" +
 			"   docker run $(tailor generate --format flags web.json) IMAGE\n" +
 			"   tailor generate --format spo-seccomp web.json | kubectl apply -f -\n" +
-			"   tailor generate --format k8s --spo --container web web.json > patch.yaml",
+			"   tailor generate --format k8s --spo --container web web.json > patch.yaml\n" +
+			"   tailor generate --format apparmor -o web.apparmor web.json && apparmor_parser -r web.apparmor",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: string(generator.Formats[0]),
 				Usage: "output format: " + joinNames(generator.Formats)},
@@ -35,7 +36,10 @@ func init() {
 					"write it first with: tailor generate --format seccomp -o FILE PROFILE"},
 			&cli.StringFlag{Name: "name", DefaultText: "the profile's name, else PROFILE's base name",
 				Usage: "with --format k8s: the Localhost profiles are tailor/`NAME`.json and AppArmor profile NAME; " +
-					"with --format spo-seccomp, spo-apparmor (and k8s --spo): the object's name"},
+					"with --format spo-seccomp, spo-apparmor (and k8s --spo): the object's name; " +
+					"with --format apparmor and flags: the AppArmor profile's name"},
+			&cli.BoolFlag{Name: "no-apparmor", Usage: "with --format flags: leave --security-opt apparmor=NAME out " +
+				"(hosts without AppArmor, where podman refuses it)"},
 			&cli.StringFlag{Name: "container", Usage: "with --format k8s: print a strategic-merge patch that sets the " +
 				"securityContext of container `NAME` in a workload's pod template (kubectl patch --patch-file)"},
 			&cli.BoolFlag{Name: "spo", Usage: "with --format k8s: reference the profiles the Security Profiles Operator " +
@@ -78,7 +82,8 @@ func generateRequest(c *cli.Context) (*generateReq, error) {
 	}
 	opts := generator.Options{Format: format, Seccomp: sopts,
 		SeccompFile: c.String("seccomp-file"), Name: c.String("name"),
-		K8s: generator.K8sOptions{Container: c.String("container"), SPO: c.Bool("spo")}}
+		K8s:        generator.K8sOptions{Container: c.String("container"), SPO: c.Bool("spo")},
+		NoAppArmor: c.Bool("no-apparmor")}
 	if err := checkK8sFlags(c, format); err != nil {
 		return nil, err
 	}
@@ -106,6 +111,9 @@ func checkK8sFlags(c *cli.Context, format generator.Format) error {
 		if c.IsSet(flag) && format != generator.FormatK8s {
 			return fmt.Errorf("--%s applies to --format %s only, not %s", flag, generator.FormatK8s, format)
 		}
+	}
+	if c.IsSet("no-apparmor") && format != generator.FormatFlags {
+		return fmt.Errorf("--no-apparmor applies to --format %s only, not %s", generator.FormatFlags, format)
 	}
 	return nil
 }

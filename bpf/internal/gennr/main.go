@@ -16,10 +16,17 @@ import (
 	"github.com/tailor-dev/tailor/profiles"
 )
 
-// names are the syscalls tailor.bpf.c refers to by number.
+// names are the syscalls tailor.bpf.c refers to by number: the recorder's
+// own, then those whose exits touch.bpf.h records (keep in sync with
+// touchSyscalls in bpf/tracer.go).
 var names = []string{
 	"execve", "execveat", "seccomp", "prctl",
 	"clone", "clone3", "unshare", "setns", "socket", "socketcall", "personality", "ioctl",
+	"open", "openat", "openat2", "creat", "mmap",
+	"mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2",
+	"link", "linkat", "symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "fchmodat2",
+	"chown", "fchown", "lchown", "fchownat", "truncate", "ftruncate", "mknod", "mknodat", "flock",
+	"connect", "bind", "listen", "sendto", "sendmsg", "ptrace",
 }
 
 func main() {
@@ -44,6 +51,13 @@ func header() []byte {
 	b.WriteString("enum limit {\n")
 	fmt.Fprintf(&b, "\tMAX_NR = %d, /* profiles.MaxSyscallNr: syscall numbers per ABI */\n", profiles.MaxSyscallNr)
 	fmt.Fprintf(&b, "\tMAX_ARG_VALUES = %d, /* profiles.MaxArgValues: distinct values per syscall */\n", profiles.MaxArgValues)
+	fmt.Fprintf(&b, "\tMAX_PATH = %d, /* profiles.MaxPath: the longest path recorded */\n", profiles.MaxPath)
+	b.WriteString("};\n\n")
+
+	b.WriteString("/* File access bits: bit i is profiles.Accesses[i]. */\nenum access {\n")
+	for i, a := range profiles.Accesses {
+		fmt.Fprintf(&b, "\tACC_%s = 1 << %d,\n", cname(string(a)), i)
+	}
 	b.WriteString("};\n\n")
 
 	fmt.Fprintf(&b, "#define X32_SYSCALL_BIT %#x /* profiles.X32SyscallBit */\n", profiles.X32SyscallBit)
@@ -70,3 +84,6 @@ func header() []byte {
 }
 
 func macro(abi profiles.ABI) string { return strings.ToUpper(string(abi)) }
+
+// cname turns an access name ("rename-from") into a C identifier's tail.
+func cname(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", "_")) }
