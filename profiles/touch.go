@@ -238,18 +238,26 @@ type Signal struct {
 	Seen   Seen   `json:"seen"`
 }
 
-func (n Network) key() string {
+// Key identifies a file in its section: its path.
+func (f File) Key() string { return f.Path }
+
+// Key identifies a program in its section: path and interpreter.
+func (x Program) Key() string { return x.Path + "\x00" + x.Interpreter }
+
+// Key identifies an endpoint in its section: every field but Seen.
+func (n Network) Key() string {
 	return fmt.Sprintf("%s\x00%s\x00%s\x00%05d\x00%t\x00%s", n.Op, n.Family, n.Protocol, n.Port, n.Loopback, n.Address)
 }
 
-func (s Signal) key() string { return s.Signal + "\x00" + s.Target }
+// Key identifies a signal item in its section: signal and target.
+func (s Signal) Key() string { return s.Signal + "\x00" + s.Target }
 
 // normalizeTouch sorts and deduplicates the touch sections, merging
 // duplicates' accesses and keeping the first provenance.
 func (p *Profile) normalizeTouch() {
 	p.Recorded = normalizeDims(p.Recorded)
-	p.Files = mergeItems(p.Files, func(f File) string { return f.Path }, func(a, b File) File {
-		a.Access = append(a.Access, b.Access...)
+	p.Files = mergeItems(p.Files, File.Key, func(a, b File) File {
+		a.Access = slices.Concat(a.Access, b.Access)
 		if a.Type == TypeUnknown {
 			a.Type = b.Type
 		}
@@ -258,9 +266,9 @@ func (p *Profile) normalizeTouch() {
 	for i := range p.Files {
 		p.Files[i].Access = sortedSet(p.Files[i].Access)
 	}
-	p.Programs = mergeItems(p.Programs, func(x Program) string { return x.Path + "\x00" + x.Interpreter }, keepFirst[Program])
-	p.Network = mergeItems(p.Network, Network.key, keepFirst[Network])
-	p.Signals = mergeItems(p.Signals, Signal.key, keepFirst[Signal])
+	p.Programs = mergeItems(p.Programs, Program.Key, keepFirst[Program])
+	p.Network = mergeItems(p.Network, Network.Key, keepFirst[Network])
+	p.Signals = mergeItems(p.Signals, Signal.Key, keepFirst[Signal])
 }
 
 func keepFirst[T any](a, _ T) T { return a }
@@ -351,7 +359,7 @@ func (p *Profile) validateTouch(bad func(path, format string, a ...any) error) e
 				return bad(at+".interpreter", "%w", err)
 			}
 		}
-		k := x.Path + "\x00" + x.Interpreter
+		k := x.Key()
 		if seen[k] {
 			return bad(at, "program %q listed twice", x.Path)
 		}
@@ -381,10 +389,10 @@ func (p *Profile) validateTouch(bad func(path, format string, a ...any) error) e
 				return bad(at+".address", "%w", err)
 			}
 		}
-		if seen[n.key()] {
+		if seen[n.Key()] {
 			return bad(at, "network item listed twice")
 		}
-		seen[n.key()] = true
+		seen[n.Key()] = true
 	}
 	seen = map[string]bool{}
 	for i, s := range p.Signals {
@@ -392,10 +400,10 @@ func (p *Profile) validateTouch(bad func(path, format string, a ...any) error) e
 		if s.Signal != "ptrace" && !strings.HasPrefix(s.Signal, "SIG") {
 			return bad(at+".signal", "signal %q: want a SIG name or ptrace", s.Signal)
 		}
-		if seen[s.key()] {
+		if seen[s.Key()] {
 			return bad(at, "signal item listed twice")
 		}
-		seen[s.key()] = true
+		seen[s.Key()] = true
 	}
 	return nil
 }
@@ -442,60 +450,25 @@ func mergeTouch(out *Profile, ps []*Profile) {
 			out.Recorded = append(out.Recorded, d)
 		}
 	}
-	files := map[string]*File{}
-	progs := map[string]*Program{}
-	nets := map[string]*Network{}
-	sigs := map[string]*Signal{}
+	var files []File
+	var progs []Program
+	var nets []Network
+	var sigs []Signal
 	for _, p := range ps {
-		for _, f := range p.Files {
-			if acc := files[f.Path]; acc != nil {
-				acc.Access = sortedSet(append(acc.Access, f.Access...))
-				if acc.Type == TypeUnknown {
-					acc.Type = f.Type
-				}
-				acc.Seen = mergeSeen(acc.Seen, f.Seen)
-				continue
-			}
-			c := f
-			c.Access = slices.Clone(f.Access)
-			files[f.Path] = &c
-		}
-		for _, x := range p.Programs {
-			k := x.Path + "\x00" + x.Interpreter
-			if acc := progs[k]; acc != nil {
-				acc.Seen = mergeSeen(acc.Seen, x.Seen)
-				continue
-			}
-			c := x
-			progs[k] = &c
-		}
-		for _, n := range p.Network {
-			if acc := nets[n.key()]; acc != nil {
-				acc.Seen = mergeSeen(acc.Seen, n.Seen)
-				continue
-			}
-			c := n
-			nets[n.key()] = &c
-		}
-		for _, s := range p.Signals {
-			if acc := sigs[s.key()]; acc != nil {
-				acc.Seen = mergeSeen(acc.Seen, s.Seen)
-				continue
-			}
-			c := s
-			sigs[s.key()] = &c
-		}
+		files = append(files, p.Files...)
+		progs = append(progs, p.Programs...)
+		nets = append(nets, p.Network...)
+		sigs = append(sigs, p.Signals...)
 	}
-	out.Files = values(files)
-	out.Programs = values(progs)
-	out.Network = values(nets)
-	out.Signals = values(sigs)
-}
-
-func values[T any](m map[string]*T) []T {
-	out := make([]T, 0, len(m))
-	for _, v := range m {
-		out = append(out, *v)
-	}
-	return out
+	out.Files = mergeItems(files, File.Key, func(a, b File) File {
+		a.Access = sortedSet(slices.Concat(a.Access, b.Access))
+		if a.Type == TypeUnknown {
+			a.Type = b.Type
+		}
+		a.Seen = mergeSeen(a.Seen, b.Seen)
+		return a
+	})
+	out.Programs = mergeItems(progs, Program.Key, func(a, b Program) Program { a.Seen = mergeSeen(a.Seen, b.Seen); return a })
+	out.Network = mergeItems(nets, Network.Key, func(a, b Network) Network { a.Seen = mergeSeen(a.Seen, b.Seen); return a })
+	out.Signals = mergeItems(sigs, Signal.Key, func(a, b Signal) Signal { a.Seen = mergeSeen(a.Seen, b.Seen); return a })
 }

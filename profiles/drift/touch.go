@@ -43,7 +43,7 @@ func (r *Report) diffTouch(base, cur *profiles.Profile) {
 		case KindFile:
 			r.diffFiles(base.Files, cur.Files)
 		case KindProgram:
-			diffItems(r, base.Programs, cur.Programs, func(p profiles.Program) string { return p.Path + "\x00" + p.Interpreter },
+			diffItems(r, base.Programs, cur.Programs, profiles.Program.Key,
 				func(p profiles.Program, i int) Change {
 					c := Change{Kind: KindProgram, Name: QuoteName(p.Path), Seen: seen(p.Seen), path: fmt.Sprintf("programs[%d].path", i)}
 					if p.Interpreter != "" {
@@ -53,14 +53,14 @@ func (r *Report) diffTouch(base, cur *profiles.Profile) {
 					return c
 				})
 		case KindNetwork:
-			diffItems(r, base.Network, cur.Network, networkKey,
+			diffItems(r, base.Network, cur.Network, profiles.Network.Key,
 				func(n profiles.Network, i int) Change {
 					c := Change{Kind: KindNetwork, Name: DescribeNetwork(n), Seen: seen(n.Seen), path: fmt.Sprintf("network[%d].op", i)}
 					c.setGrade(NetworkGrade(n))
 					return c
 				})
 		case KindSignal:
-			diffItems(r, base.Signals, cur.Signals, func(s profiles.Signal) string { return s.Signal + "\x00" + s.Target },
+			diffItems(r, base.Signals, cur.Signals, profiles.Signal.Key,
 				func(s profiles.Signal, i int) Change {
 					c := Change{Kind: KindSignal, Name: DescribeSignal(s), Seen: seen(s.Seen), path: fmt.Sprintf("signals[%d].signal", i)}
 					c.setGrade(SignalGrade(s))
@@ -141,10 +141,6 @@ func joinAccess(as []profiles.Access) string {
 		s[i] = string(a)
 	}
 	return strings.Join(s, ", ")
-}
-
-func networkKey(n profiles.Network) string {
-	return fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%t\x00%s", n.Op, n.Family, n.Protocol, n.Port, n.Loopback, n.Address)
 }
 
 // DescribeNetwork spells an endpoint out: "connect inet tcp port 443",
