@@ -70,6 +70,51 @@ type spoCapability struct {
 // quotes, newlines, non-ASCII bytes) cannot be written.
 var spoSafePath = regexp.MustCompile(`^/[A-Za-z0-9_./+-]*$`)
 
+// spoGlobs are the generaliser's glob pieces (aaGeneralize) SPO's form
+// carries as they are: tunables/global's variables, which the profile the
+// operator writes includes. The generaliser's character classes cannot be
+// written (SPO's validation refuses '[' and ']', and a comma for {a,b}),
+// nor can @{tailor_num}, which that profile does not define: a name that
+// needs them is listed as recorded, never widened to '*' or '?'.
+var spoGlobs = map[string]bool{"@{pid}": true, "@{tid}": true}
+
+// spoPath returns the path SPO's form carries for a recorded one (dir
+// adds the trailing slash AppArmor names a directory by): the
+// generalised pattern when every glob piece is one of spoGlobs, else the
+// path as recorded, with perRun set when the generaliser would have
+// made it a glob. ok is false when a literal byte is outside spoSafePath's
+// set: such a path cannot be written as exactly that file. The pieces
+// of /proc/<pid> and task/<tid> replace whole components, so two carried
+// patterns never match the same file and one path's deny rules (SPO adds
+// "deny PATH wlk" to a read-only path) never take from another's.
+func spoPath(path string, dir bool) (out string, perRun, ok bool) {
+	if !spoSafePath.MatchString(path) {
+		return "", false, false
+	}
+	pat, _ := aaGeneralize(path)
+	carried := true
+	for _, piece := range pat {
+		if piece.glob && !spoGlobs[piece.text] {
+			carried = false
+		}
+	}
+	out = path
+	switch {
+	case carried:
+		var b strings.Builder
+		for _, piece := range pat {
+			b.WriteString(piece.text) // literal pieces hold spoSafePath's bytes only
+		}
+		out = b.String()
+	default:
+		perRun = true
+	}
+	if dir && out != "/" {
+		out += "/"
+	}
+	return out, perRun, true
+}
+
 // aaNeed is what one path needs in SPO's form.
 type aaNeed struct {
 	read, write, lib, exec bool
@@ -126,31 +171,37 @@ func SPOAppArmor(p *profiles.Profile, name string) ([]byte, []Note, error) {
 // files, programs and unix socket paths.
 func spoFiles(p *profiles.Profile, a *spoAppArmorAbstract) []Note {
 	needs := map[string]*aaNeed{}
-	var unsafe, lookups, locked, abstract []string
+	var unsafe, lookups, locked, abstract, perRun []string
+	generalized := 0
 	need := func(path string) *aaNeed {
 		if needs[path] == nil {
 			needs[path] = &aaNeed{}
 		}
 		return needs[path]
 	}
-	carry := func(path string) bool {
-		if spoSafePath.MatchString(path) {
-			return true
+	// carry returns the path (or pattern) SPO's form lists for a
+	// recorded path, false when it cannot list it.
+	carry := func(path string, dir bool) (string, bool) {
+		out, keptExact, ok := spoPath(path, dir)
+		switch {
+		case !ok:
+			unsafe = append(unsafe, path)
+		case keptExact:
+			perRun = append(perRun, path)
+		case strings.TrimSuffix(out, "/") != strings.TrimSuffix(path, "/"):
+			generalized++
 		}
-		unsafe = append(unsafe, path)
-		return false
+		return out, ok
 	}
 	for _, f := range p.Files {
 		if len(f.Access) == 1 && f.Has(profiles.AccessLookup) {
 			lookups = append(lookups, f.Path)
 			continue
 		}
-		if !carry(f.Path) {
+		// AppArmor names a directory with a trailing slash.
+		path, ok := carry(f.Path, f.Type == profiles.TypeDir)
+		if !ok {
 			continue
-		}
-		path := f.Path
-		if f.Type == profiles.TypeDir && path != "/" {
-			path += "/" // AppArmor names a directory with a trailing slash
 		}
 		n := need(path)
 		wrote := n.write
@@ -178,7 +229,10 @@ func spoFiles(p *profiles.Profile, a *spoAppArmorAbstract) []Note {
 	}
 	for _, x := range p.Programs {
 		for _, path := range []string{x.Path, x.Interpreter} {
-			if path != "" && carry(path) {
+			if path == "" {
+				continue
+			}
+			if path, ok := carry(path, false); ok {
 				need(path).exec = true
 			}
 		}
@@ -191,12 +245,13 @@ func spoFiles(p *profiles.Profile, a *spoAppArmorAbstract) []Note {
 			abstract = append(abstract, n.Address)
 			continue
 		}
-		if !carry(n.Address) {
+		path, ok := carry(n.Address, false)
+		if !ok {
 			continue
 		}
 		// AppArmor mediates a pathname socket as a file: creating it
 		// (bind) is a write, connecting or sending to it read and write.
-		s := need(n.Address)
+		s := need(path)
 		s.write = true
 		if n.Op == profiles.NetConnect || n.Op == profiles.NetSend {
 			s.read = true
@@ -261,8 +316,16 @@ func spoFiles(p *profiles.Profile, a *spoAppArmorAbstract) []Note {
 			"rules, so the profile allows only what abstractions/base does (peers under the same profile): %s",
 			len(abstract), samplePaths(abstract))})
 	}
-	notes = append(notes, Note{Text: "paths are listed exactly as recorded (no globs): a name that changes per run " +
-		"(a PID under /proc, a temporary file) is refused on the next run; merge several recordings, or edit the object"})
+	if generalized > 0 {
+		notes = append(notes, Note{Text: fmt.Sprintf("%d path(s) under /proc name a process or thread: listed with "+
+			"@{pid} and @{tid} (tunables/global), so that the next run's pids match", generalized)})
+	}
+	if len(perRun) > 0 {
+		notes = append(notes, Note{Text: fmt.Sprintf("%d path(s) have names that change per run (a temporary file, a hash): "+
+			"listed as recorded, because the globs that match them exactly (character classes, @{tailor_num}) cannot be "+
+			"written in SPO's form, so the next run's names are refused; --format apparmor generalises them: %s",
+			len(perRun), samplePaths(perRun))})
+	}
 	return notes
 }
 

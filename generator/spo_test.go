@@ -2,6 +2,7 @@ package generator
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 	"sigs.k8s.io/yaml"
 
+	"github.com/tailor-dev/tailor/internal/aamatch"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -366,17 +368,108 @@ func TestSPOAppArmor(t *testing.T) {
 		`ports and addresses are not carried (2 endpoint(s) recorded)`, `1 signal or ptrace target(s)`,
 		`CAP_DAC_OVERRIDE was checked and denied`, `loads the object on every node as AppArmor profile web`,
 	})
-	// Every path written is one SPO's own validation accepts, and none is
-	// a glob or a variable.
-	spoValid := regexp.MustCompile(`^(?:/[a-zA-Z0-9_./*?+@{} -]*)$`)
+	checkSPOPaths(t, a)
+}
+
+// spoValid is SPO's own validation of a path (crd2armor's strictPathRegex).
+var spoValid = regexp.MustCompile(`^(?:/[a-zA-Z0-9_./*?+@{} -]*)$`)
+
+// checkSPOPaths checks that every path written is one SPO's validation
+// accepts and that its only globs are tunables/global's @{pid} and @{tid}.
+func checkSPOPaths(t *testing.T, a spoAppArmorAbstract) {
+	t.Helper()
 	for _, list := range [][]string{a.Executable.AllowedExecutables, a.Executable.AllowedLibraries,
 		a.Filesystem.ReadOnlyPaths, a.Filesystem.WriteOnlyPaths, a.Filesystem.ReadWritePaths} {
 		for _, path := range list {
-			if !spoValid.MatchString(path) || strings.ContainsAny(path, "*?{}@ ") {
-				t.Errorf("path %q is not one exact file in SPO's form", path)
+			bare := strings.NewReplacer("@{pid}", "", "@{tid}", "").Replace(path)
+			if !spoValid.MatchString(path) || strings.ContainsAny(bare, "*?{}@ ") {
+				t.Errorf("path %q is not one exact file (or @{pid}, @{tid}) in SPO's form", path)
 			}
 		}
 	}
+}
+
+// TestSPOAppArmorGeneralizes: pids under /proc become @{pid} and @{tid},
+// which SPO's form carries, so that a fresh run's pids match (checked with
+// aamatch on the rules SPO writes); names whose globs SPO cannot write
+// stay exact, with a note, and never become broader.
+func TestSPOAppArmorGeneralizes(t *testing.T) {
+	p := touchProfile()
+	acc := func(a ...profiles.Access) []profiles.Access { return a }
+	p.Files = append(p.Files,
+		profiles.File{Path: "/proc/7/status", Type: profiles.TypeRegular, Access: acc(profiles.AccessRead)},
+		profiles.File{Path: "/proc/31/status", Type: profiles.TypeRegular, Access: acc(profiles.AccessRead)},
+		profiles.File{Path: "/proc/self/maps", Type: profiles.TypeRegular, Access: acc(profiles.AccessRead)},
+		profiles.File{Path: "/proc/12/task/13/comm", Type: profiles.TypeRegular, Access: acc(profiles.AccessWrite)},
+		profiles.File{Path: "/proc/12/fd", Type: profiles.TypeDir, Access: acc(profiles.AccessRead)},
+		profiles.File{Path: "/tmp/tmp.Ab3dE6gH9j", Type: profiles.TypeRegular, Access: acc(profiles.AccessWrite)},
+		profiles.File{Path: "/tmp/go-build3141592653", Type: profiles.TypeDir, Access: acc(profiles.AccessMkdir)},
+	)
+	p.Normalize()
+	out, notes, err := SPOAppArmor(p, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s spoAppArmorSpec
+	spoSpec(t, out, &s)
+	a := s.Abstract
+	checkSPOPaths(t, a)
+	for _, want := range []struct {
+		list []string
+		path string
+	}{
+		{a.Filesystem.ReadOnlyPaths, "/proc/@{pid}/status"},
+		{a.Filesystem.ReadOnlyPaths, "/proc/@{pid}/maps"},
+		{a.Filesystem.ReadOnlyPaths, "/proc/@{pid}/fd/"},
+		{a.Filesystem.WriteOnlyPaths, "/proc/@{pid}/task/@{tid}/comm"},
+		{a.Filesystem.WriteOnlyPaths, "/tmp/tmp.Ab3dE6gH9j"},
+		{a.Filesystem.WriteOnlyPaths, "/tmp/go-build3141592653/"},
+	} {
+		if !slices.Contains(want.list, want.path) {
+			t.Errorf("%q missing from %q", want.path, want.list)
+		}
+	}
+	// The rules as SPO writes them (crd2armor: "PATH r," and "deny PATH
+	// wlk," for read-only paths, "PATH wlk," and "deny PATH r," for
+	// write-only ones), read by the matcher.
+	var rules strings.Builder
+	rules.WriteString("include <tunables/global>\nprofile web {\n")
+	for _, path := range a.Filesystem.ReadOnlyPaths {
+		fmt.Fprintf(&rules, "  %s r,\n  deny %[1]s wlk,\n", path)
+	}
+	for _, path := range a.Filesystem.WriteOnlyPaths {
+		fmt.Fprintf(&rules, "  %s wlk,\n  deny %[1]s r,\n", path)
+	}
+	rules.WriteString("}\n")
+	aa, err := aamatch.Parse([]byte(rules.String()))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rules.String())
+	}
+	for _, tc := range []struct {
+		path string
+		perm aamatch.Perm
+		want bool
+	}{
+		{"/proc/4242/status", aamatch.Read, true}, // a fresh run's pid
+		{"/proc/self/status", aamatch.Read, false},
+		{"/proc/4242/stat", aamatch.Read, false},
+		{"/proc/sys/status", aamatch.Read, false},
+		{"/proc/4242/status", aamatch.Write, false},
+		{"/proc/40/task/41/comm", aamatch.Write, true},
+		{"/proc/40/task/comm", aamatch.Write, false},
+		{"/proc/9/fd/", aamatch.Read, true},
+		{"/proc/9/fd/3", aamatch.Read, false},
+		{"/tmp/tmp.Ab3dE6gH9j", aamatch.Write, true},
+		{"/tmp/tmp.Zz9yX8wV7u", aamatch.Write, false}, // exact: SPO cannot carry the classes
+	} {
+		if got := aa.Allows(tc.path, tc.perm); got != tc.want {
+			t.Errorf("%s on %q: allowed %v, want %v", tc.perm, tc.path, got, tc.want)
+		}
+	}
+	checkNotes(t, notes, []string{
+		"5 path(s) under /proc name a process or thread: listed with @{pid} and @{tid}",
+		"2 path(s) have names that change per run", `"/tmp/go-build3141592653"`, `"/tmp/tmp.Ab3dE6gH9j"`,
+	})
 }
 
 func TestSPOAppArmorRaw(t *testing.T) {
