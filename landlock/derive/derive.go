@@ -137,6 +137,13 @@ func (d *deriver) file(f profiles.File) {
 	if at == f.Path {
 		d.grant(at, self, strings.Join(what, ", "))
 	} else {
+		// A file the workload made may already be there on a later
+		// run (the same rootfs, restarted), and the open that created
+		// it with O_TRUNC then truncates it: Landlock checks truncate
+		// on an existing file only, so the recording never saw it.
+		if self&landlock.FSWriteFile != 0 {
+			self |= landlock.FSTruncate
+		}
 		d.grant(at, self, strings.Join(what, ", ")+" beneath it")
 	}
 	if f.Path == "/" {
