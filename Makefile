@@ -5,6 +5,9 @@ export PATH := /usr/local/go/bin:$(PATH)
 
 GO       ?= go
 BIN      := bin/tailor
+# The Landlock helper runs inside containers: static, without cgo, so
+# that it needs nothing from the image (tailor apply --landlock).
+HELPER   := bin/tailor-landlock
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 PREFIX   ?= /usr/local
@@ -18,6 +21,7 @@ all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tailor
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(HELPER) ./cmd/tailor-landlock
 
 # Unit tests need no root and run with the race detector; e2e tests (./e2e)
 # need root and skip without it (and fail under CI=true). generator/dockertest
@@ -46,6 +50,7 @@ generate:
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tailor
+	install -D -m 0755 $(HELPER) $(DESTDIR)$(PREFIX)/bin/tailor-landlock
 	install -D -m 0644 deploy/hooks.d/tailor.json $(DESTDIR)$(HOOKSDIR)/tailor.json
 	install -d -m 0700 $(DESTDIR)/var/lib/tailor/seccomp
 

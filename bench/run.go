@@ -23,6 +23,7 @@ var benchmarks = []benchmark{
 	{"complete", (*Env).benchComplete},
 	{"footprint", (*Env).benchFootprint},
 	{"surface", (*Env).benchSurface},
+	{"landlock", (*Env).benchLandlock},
 }
 
 // Names lists the benchmarks Options.Only may name.

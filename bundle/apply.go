@@ -35,6 +35,9 @@ type ApplyOptions struct {
 	// AppArmorProfile, when set, is written to process.apparmorProfile
 	// (see setAppArmor).
 	AppArmorProfile string
+	// Landlock, when set, also enforces the profile's Landlock ruleset
+	// through the helper (see setLandlock).
+	Landlock *LandlockOptions
 }
 
 // ApplyProfile returns config (an OCI config.json) with linux.seccomp and
@@ -85,6 +88,9 @@ func enforce(config []byte, engine *engineFilter, p *profiles.Profile, opts Appl
 	if !cfg.IsSet("process") {
 		return nil, nil, fmt.Errorf("%w: no process: there is nothing to confine", ErrBadConfig)
 	}
+	if err := unsetLandlock(cfg); err != nil {
+		return nil, nil, err
+	}
 	if engine == nil {
 		if engine, err = seccompOf(cfg, "the bundle's linux.seccomp"); err != nil {
 			return nil, nil, err
@@ -119,7 +125,15 @@ func enforce(config []byte, engine *engineFilter, p *profiles.Profile, opts Appl
 	if err != nil {
 		return nil, nil, fmt.Errorf("apply: %w", err)
 	}
-	return cfg.Bytes(), append(notes, aaNotes...), nil
+	notes = append(notes, aaNotes...)
+	if opts.Landlock != nil {
+		llNotes, err := setLandlock(cfg, p, seccomp, opts.Landlock)
+		if err != nil {
+			return nil, nil, fmt.Errorf("apply: %w", err)
+		}
+		notes = append(notes, llNotes...)
+	}
+	return cfg.Bytes(), notes, nil
 }
 
 // intersectionNote sums up what enforcing within the engine's filter took

@@ -295,3 +295,22 @@ func aaAlnum(c byte) bool {
 func aaPyChar(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' }
 
 func aaHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// StableDepth returns how many leading components of path (absolute and
+// clean, as a profile holds it) name the same thing on every run: those
+// before the first component the generalisation above turns into a glob
+// (a pid, a temporary name, a hash). It is the number of components when
+// none varies. Landlock, which grants rights beneath existing
+// directories and has no globs, anchors a varying path at that depth.
+func StableDepth(path string) int {
+	if path == "/" {
+		return 0
+	}
+	comps := strings.Split(path[1:], "/")
+	for i := range comps {
+		if _, used := aaGeneralize("/" + strings.Join(comps[:i+1], "/")); len(used) > 0 {
+			return i
+		}
+	}
+	return len(comps)
+}

@@ -26,6 +26,10 @@ const (
 	EnvLearn = "TAILOR_LEARN"
 	// EnvProfile names the stored profile to enforce on the container.
 	EnvProfile = "TAILOR_PROFILE"
+	// EnvLandlock=1 beside EnvProfile also enforces the profile's
+	// Landlock ruleset. It can only turn Landlock on: the image's
+	// environment never turns off what the operator's --landlock set.
+	EnvLandlock = "TAILOR_LANDLOCK"
 	// AnnotationProfile is EnvProfile for engines that pass annotations.
 	AnnotationProfile = "dev.tailor.profile"
 )
@@ -48,6 +52,13 @@ type Options struct {
 	TracerDir string
 	// Apply tunes how a profile is enforced (see bundle.ApplyProfile).
 	Apply bundle.ApplyOptions
+	// Landlock enforces every enforced container's Landlock ruleset
+	// (the operator's --landlock); without it, a container asks with
+	// EnvLandlock=1. LandlockHelper and LandlockStrict are as in
+	// bundle.LandlockOptions.
+	Landlock       bool
+	LandlockHelper string
+	LandlockStrict bool
 	// NoLearn refuses learning requests: a container's environment comes
 	// from its image too. Daemons that only enforce set it and register a
 	// second runtime for learning.
@@ -176,6 +187,9 @@ func prepareBundle(inv invocation, o Options) error {
 	case req.learn != "":
 		out, err = o.learning(data, req.learn)
 	case req.profile != "":
+		if o.Landlock || req.landlock {
+			o.Apply.Landlock = &bundle.LandlockOptions{Helper: o.LandlockHelper, Dir: inv.bundleDir(), Strict: o.LandlockStrict}
+		}
 		var notes []generator.Note
 		out, notes, err = o.enforcing(data, req.profile, req.profileFrom)
 		for _, n := range notes {
@@ -199,6 +213,7 @@ func prepareBundle(inv invocation, o Options) error {
 type request struct {
 	learn, profile         string
 	learnFrom, profileFrom string
+	landlock               bool // EnvLandlock=1
 }
 
 // requestOf reads the request from the container's environment
@@ -229,8 +244,14 @@ func requestOf(config []byte) (request, error) {
 	var asks []struct{ source, value string }
 	if cfg.Process != nil {
 		for _, kv := range cfg.Process.Env {
-			if k, v, _ := strings.Cut(kv, "="); k == EnvLearn || k == EnvProfile {
+			k, v, _ := strings.Cut(kv, "=")
+			switch {
+			case k == EnvLearn || k == EnvProfile:
 				asks = append(asks, struct{ source, value string }{k, v})
+			case k == EnvLandlock && v == "1":
+				r.landlock = true
+			case k == EnvLandlock && v != "0":
+				return r, fmt.Errorf("%s=%s: want 1 (enforce the profile's Landlock ruleset too) or 0", k, v)
 			}
 		}
 	}

@@ -28,7 +28,7 @@ func init() {
 			"   tailor generate --format apparmor -o web.apparmor web.json && apparmor_parser -r web.apparmor",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: string(generator.Formats[0]),
-				Usage: "output format: " + joinNames(generator.Formats)},
+				Usage: "output format: " + joinNames(generator.Formats) + ", " + string(formatLandlock)},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
 			defaultActionFlag("seccomp action for syscalls the profile never made: errno (EPERM), enosys, kill (the process) or log"),
 			&cli.StringFlag{Name: "seccomp-file", DefaultText: "PROFILE with .seccomp.json in place of .json",
@@ -68,7 +68,7 @@ type generateReq struct {
 }
 
 func generateRequest(c *cli.Context) (*generateReq, error) {
-	format, err := generator.ParseFormat(c.String("format"))
+	format, err := parseFormat(c.String("format"))
 	if err != nil {
 		return nil, fmt.Errorf("--format: %w", err)
 	}
@@ -119,7 +119,7 @@ func checkK8sFlags(c *cli.Context, format generator.Format) error {
 }
 
 func (r *generateReq) run(stdout, stderr io.Writer) error {
-	out, notes, err := generator.Generate(r.profile, r.opts)
+	out, notes, err := generateOutput(r.profile, r.opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.path, err)
 	}

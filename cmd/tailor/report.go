@@ -87,12 +87,15 @@ func (r *reportReq) run(w io.Writer) error {
 		}
 	}
 	if r.format == generator.ReportJSON {
-		data, err := rep.JSON()
+		data, err := reportJSON(rep, r.profile)
 		if err != nil {
 			return err
 		}
 		_, err = w.Write(data)
 		return err
 	}
-	return rep.WriteText(w, r.bold)
+	if err := rep.WriteText(w, r.bold); err != nil {
+		return err
+	}
+	return writeLandlockText(w, r.profile)
 }

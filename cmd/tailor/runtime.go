@@ -43,6 +43,11 @@ The "--" ends tailor's own flags. See docs/engines.md.`,
 			&cli.BoolFlag{Name: "no-learn", Usage: "refuse learning requests (an image's environment can ask for one): enforce only"},
 			learnReplacesFlag,
 			tracerDirFlag,
+			&cli.BoolFlag{Name: "landlock", Usage: "enforce the Landlock ruleset of every enforced profile " +
+				"(a container asks with " + wrapper.EnvLandlock + "=1 otherwise; its image cannot turn this off)"},
+			&cli.BoolFlag{Name: "landlock-strict", Usage: "refuse a kernel whose Landlock ABI lacks something a ruleset needs"},
+			&cli.StringFlag{Name: "landlock-helper", DefaultText: helperName + " beside the tailor executable",
+				Usage: "the Landlock helper executable `PATH` on the host"},
 		},
 		Action: func(c *cli.Context) error {
 			opts := wrapper.Options{
@@ -50,7 +55,9 @@ The "--" ends tailor's own flags. See docs/engines.md.`,
 				Exe: selfExe(), TracerDir: c.String("tracer-dir"),
 				Apply:   bundle.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
 				NoLearn: c.Bool("no-learn"), LearnReplaces: c.Bool("learn-replaces"),
-				Exec: execRuntime, Output: wrapper.RuntimeOutput, Env: os.Environ(),
+				Landlock: c.Bool("landlock"), LandlockStrict: c.Bool("landlock-strict"),
+				LandlockHelper: helperPath(c.String("landlock-helper")),
+				Exec:           execRuntime, Output: wrapper.RuntimeOutput, Env: os.Environ(),
 			}
 			return fail(exitTailor, wrapper.Run(opts))
 		},

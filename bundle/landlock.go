@@ -1,0 +1,213 @@
+package bundle
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/internal/ociconfig"
+	"github.com/tailor-dev/tailor/landlock"
+	"github.com/tailor-dev/tailor/landlock/derive"
+	"github.com/tailor-dev/tailor/profiles"
+)
+
+// LandlockFile names the helper's configuration in the bundle.
+const LandlockFile = "tailor-landlock.json"
+
+// LandlockOptions enforce a profile's Landlock ruleset through the helper
+// (cmd/tailor-landlock), which becomes the container's first program.
+type LandlockOptions struct {
+	// Helper is the host path of the tailor-landlock executable.
+	Helper string
+	// Dir is the bundle directory, where LandlockFile is written.
+	Dir string
+	// Strict refuses a kernel (this host's, and the helper's at start)
+	// whose Landlock ABI lacks something the ruleset handles.
+	Strict bool
+	// KernelABI probes this host's Landlock ABI (0: none); nil skips the
+	// check at apply time (the helper still makes it).
+	KernelABI func() int
+}
+
+// ErrLandlockABI marks a kernel whose Landlock ABI lacks what the
+// ruleset needs, under Strict.
+var ErrLandlockABI = errors.New("the kernel's Landlock ABI is too old for the ruleset")
+
+// setLandlock makes the helper the process's first program: process.args
+// becomes the helper's command line around the original arguments, the
+// helper and its configuration (the ruleset and the seccomp filter,
+// precompiled) are bind-mounted read-only under /dev, linux.seccomp is
+// emptied (the helper loads the filter itself, after its own syscalls)
+// and noNewPrivileges is set (Landlock and an unprivileged seccomp filter
+// need it). The configuration is written to the bundle last, once every
+// check passed.
+func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.LinuxSeccomp, o *LandlockOptions) ([]generator.Note, error) {
+	rs, notes, err := derive.FromProfile(p)
+	if err != nil {
+		return nil, err
+	}
+	if o.KernelABI != nil {
+		if abi := o.KernelABI(); abi < rs.ABI {
+			_, dropped := rs.Downgrade(abi)
+			if o.Strict {
+				return nil, fmt.Errorf("%w: this kernel has ABI %d, the ruleset needs %d (%s): run on a newer kernel or drop --landlock-strict",
+					ErrLandlockABI, abi, rs.ABI, strings.Join(dropped, "; "))
+			}
+			notes = append(notes, generator.Note{Text: fmt.Sprintf("this kernel's Landlock ABI is %d: the helper will not enforce %s",
+				abi, strings.Join(dropped, "; "))})
+		}
+	}
+	spec, err := cfg.Spec()
+	if err != nil {
+		return nil, err
+	}
+	if len(spec.Process.Args) == 0 {
+		return nil, fmt.Errorf("%w: process.args is empty: the Landlock helper has no program to exec", ErrBadConfig)
+	}
+	if err := checkDevTmpfs(spec.Mounts); err != nil {
+		return nil, err
+	}
+	helper, err := checkHelper(o.Helper)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("landlock: bundle directory: %w", err)
+	}
+	bpf, err := compileBPF(seccomp)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := json.MarshalIndent(landlock.HelperConfig{Ruleset: rs, Strict: o.Strict, Seccomp: bpf}, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("landlock: encode the helper's configuration: %w", err)
+	}
+	if err := cfg.Set(landlock.HelperArgs(spec.Process.Args), "process", "args"); err != nil {
+		return nil, err
+	}
+	if !spec.Process.NoNewPrivileges {
+		notes = append(notes, generator.Note{Text: "process.noNewPrivileges is now true: Landlock needs it " +
+			"(a setuid program in the container no longer gains privileges)"})
+		if err := cfg.Set(true, "process", "noNewPrivileges"); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Set(json.RawMessage("null"), "linux", "seccomp"); err != nil {
+		return nil, err
+	}
+	for _, m := range []specs.Mount{
+		{Destination: landlock.HelperPath, Type: "bind", Source: helper, Options: []string{"bind", "ro", "nosuid", "nodev"}},
+		{Destination: landlock.ConfigPath, Type: "bind", Source: filepath.Join(dir, LandlockFile),
+			Options: []string{"bind", "ro", "nosuid", "nodev", "noexec"}},
+	} {
+		if err := cfg.Append(m, "mounts"); err != nil {
+			return nil, err
+		}
+	}
+	if err := profiles.WriteFileAtomic(filepath.Join(dir, LandlockFile), append(doc, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("landlock: %w", err)
+	}
+	notes = append(notes, generator.Note{Text: fmt.Sprintf("Landlock: %d path rules, %d port rules (tailor generate --format landlock shows them); "+
+		"the seccomp filter is loaded by %s, not the runtime", len(rs.Paths), len(rs.Ports), landlock.HelperPath)})
+	return notes, nil
+}
+
+// checkDevTmpfs requires the runtime's tmpfs on /dev, where the helper's
+// mount points are made: they then never exist in the image, so no file
+// or symlink of the image can stand in for them.
+func checkDevTmpfs(mounts []specs.Mount) error {
+	dev := -1
+	for i, m := range mounts {
+		d := path.Clean(m.Destination)
+		switch {
+		case d == "/dev":
+			dev = i
+		case d == landlock.HelperPath || d == landlock.ConfigPath:
+			return fmt.Errorf("%w: mounts[%d] already mounts %s: remove it", ErrBadConfig, i, d)
+		}
+	}
+	if dev < 0 || mounts[dev].Type != "tmpfs" {
+		return fmt.Errorf("%w: no tmpfs is mounted on /dev: the Landlock helper is mounted there "+
+			"(runc spec, Docker and podman all mount one); add it to mounts", ErrBadConfig)
+	}
+	return nil
+}
+
+// checkHelper returns the helper's absolute path once it is an executable
+// regular file.
+func checkHelper(p string) (string, error) {
+	if p == "" {
+		return "", errors.New("landlock: no helper: install tailor-landlock beside tailor (make install) or give --landlock-helper")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("landlock helper: %w", err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("landlock helper: %w (install tailor-landlock beside tailor, or give --landlock-helper)", err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return "", fmt.Errorf("landlock helper %s: not an executable regular file (%s)", abs, fi.Mode())
+	}
+	return abs, nil
+}
+
+// compileBPF is the classic BPF program of the filter, as the kernel
+// takes it.
+func compileBPF(s *specs.LinuxSeccomp) ([]byte, error) {
+	f, err := generator.Compile(s)
+	if err != nil {
+		return nil, fmt.Errorf("landlock: %w", err)
+	}
+	defer f.Release()
+	bpf, err := generator.ExportBPF(f)
+	if err != nil {
+		return nil, fmt.Errorf("landlock: %w", err)
+	}
+	if len(bpf)/8 > landlock.MaxSeccompInsns {
+		return nil, fmt.Errorf("landlock: the seccomp filter has %d instructions, more than the kernel loads (%d)", len(bpf)/8, landlock.MaxSeccompInsns)
+	}
+	return bpf, nil
+}
+
+// unsetLandlock undoes an earlier setLandlock on a config that apply
+// rewrites again: the original arguments come back and the helper's
+// mounts go, so that a new apply starts from the user's process.
+func unsetLandlock(cfg *ociconfig.Config) error {
+	var args []string
+	if raw := cfg.Get("process", "args"); raw != nil {
+		if err := json.Unmarshal(raw, &args); err != nil {
+			return fmt.Errorf("%w: process.args: %w", ErrBadConfig, err)
+		}
+	}
+	_, orig, ok := landlock.ParseHelperArgs(args)
+	if !ok {
+		return nil
+	}
+	if err := cfg.Set(orig, "process", "args"); err != nil {
+		return err
+	}
+	var kept []string
+	for i := 0; cfg.Get("mounts", i) != nil; i++ {
+		var m struct {
+			Destination string `json:"destination"`
+		}
+		raw := cfg.Get("mounts", i)
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("%w: mounts[%d]: %w", ErrBadConfig, i, err)
+		}
+		if d := path.Clean(m.Destination); d != landlock.HelperPath && d != landlock.ConfigPath {
+			kept = append(kept, string(raw))
+		}
+	}
+	return cfg.Set(json.RawMessage("["+strings.Join(kept, ",")+"]"), "mounts")
+}

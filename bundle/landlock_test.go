@@ -1,0 +1,147 @@
+package bundle
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tailor-dev/tailor/internal/ociconfig"
+	"github.com/tailor-dev/tailor/landlock"
+	"github.com/tailor-dev/tailor/profiles"
+)
+
+// llConfig mounts a tmpfs on /dev and holds a number no float64 holds.
+const llConfig = `{
+  "ociVersion": "1.0.2",
+  "process": {
+    "args": ["sh", "-c", "echo hi\nthere"],
+    "env": ["PATH=/bin"],
+    "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 18446744073709551615, "soft": 1024}]
+  },
+  "root": {"path": "rootfs"},
+  "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}],
+  "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}
+}
+`
+
+func landlockProfile(t *testing.T) *profiles.Profile {
+	p := applyProfile(t)
+	p.Recorded = profiles.Dimensions
+	p.Files = []profiles.File{{Path: "/bin/busybox", Type: profiles.TypeRegular, Access: []profiles.Access{profiles.AccessExec}}}
+	p.Programs = []profiles.Program{{Path: "/bin/busybox"}}
+	p.Normalize()
+	return p
+}
+
+func landlockOpts(t *testing.T) *LandlockOptions {
+	helper := filepath.Join(t.TempDir(), "tailor-landlock")
+	if err := os.WriteFile(helper, []byte("#!/bin/true\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &LandlockOptions{Helper: helper, Dir: t.TempDir(), KernelABI: func() int { return landlock.MaxABI }}
+}
+
+func TestApplyLandlock(t *testing.T) {
+	o := landlockOpts(t)
+	out, notes, err := ApplyProfile([]byte(llConfig), landlockProfile(t), ApplyOptions{Landlock: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ociconfig.Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := cfg.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := landlock.HelperArgs([]string{"sh", "-c", "echo hi\nthere"}); !slices.Equal(spec.Process.Args, want) {
+		t.Errorf("process.args = %q, want %q", spec.Process.Args, want)
+	}
+	if spec.Linux.Seccomp != nil || !spec.Process.NoNewPrivileges {
+		t.Errorf("want linux.seccomp emptied (the helper loads it) and noNewPrivileges set: %s", out)
+	}
+	if !strings.Contains(string(out), `"hard": 18446744073709551615`) || !strings.Contains(string(out), `"env": ["PATH=/bin"]`) {
+		t.Errorf("other bytes changed:\n%s", out)
+	}
+	var dests []string
+	for _, m := range spec.Mounts {
+		dests = append(dests, m.Destination)
+		if strings.HasPrefix(m.Destination, "/dev/.tailor") && !slices.Contains(m.Options, "ro") {
+			t.Errorf("%s is not mounted read-only: %v", m.Destination, m.Options)
+		}
+	}
+	if !slices.Equal(dests, []string{"/proc", "/dev", landlock.HelperPath, landlock.ConfigPath}) {
+		t.Errorf("mounts %q", dests)
+	}
+	data, err := os.ReadFile(filepath.Join(o.Dir, LandlockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := landlock.ParseHelperConfig(data)
+	if err != nil || len(hc.Seccomp) == 0 || !hc.Ruleset.Allows("/bin/busybox", landlock.FSExecute) {
+		t.Errorf("helper configuration %s: %v", data, err)
+	}
+	if len(notes) == 0 {
+		t.Error("no note says what Landlock enforces")
+	}
+
+	// Applying again starts from the user's process, not the helper's.
+	again, _, err := ApplyProfile(out, landlockProfile(t), ApplyOptions{Landlock: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s2 struct {
+		Process struct{ Args []string } `json:"process"`
+		Mounts  []json.RawMessage       `json:"mounts"`
+	}
+	if err := json.Unmarshal(again, &s2); err != nil || !slices.Equal(s2.Process.Args, spec.Process.Args) || len(s2.Mounts) != 4 {
+		t.Errorf("a second apply wrapped the helper again: %s", again)
+	}
+	plain, _, err := ApplyProfile(out, landlockProfile(t), ApplyOptions{})
+	if err == nil {
+		err = json.Unmarshal(plain, &s2)
+	}
+	if err != nil || strings.Contains(string(plain), ".tailor-landlock") || !slices.Equal(s2.Process.Args, []string{"sh", "-c", "echo hi\nthere"}) {
+		t.Errorf("an apply without --landlock kept the helper (%v):\n%s", err, plain)
+	}
+}
+
+func TestApplyLandlockRefuses(t *testing.T) {
+	noDev := strings.Replace(llConfig, `"type": "tmpfs"`, `"type": "bind"`, 1)
+	noArgs := strings.Replace(llConfig, `"args": ["sh", "-c", "echo hi\nthere"],`, `"args": [],`, 1)
+	taken := strings.Replace(llConfig, `"destination": "/proc"`, `"destination": "/dev/.tailor-landlock/"`, 1)
+	for _, c := range []struct {
+		name, config, want string
+		edit               func(o *LandlockOptions, p *profiles.Profile)
+	}{
+		{"no tmpfs on /dev", noDev, "no tmpfs is mounted on /dev", nil},
+		{"empty process.args", noArgs, "process.args is empty", nil},
+		{"mount point taken", taken, "already mounts", nil},
+		{"no helper", llConfig, "tailor-landlock", func(o *LandlockOptions, _ *profiles.Profile) { o.Helper = "/nonexistent/tailor-landlock" }},
+		{"strict on an old kernel", llConfig, "ABI 3", func(o *LandlockOptions, _ *profiles.Profile) {
+			o.Strict, o.KernelABI = true, func() int { return 3 }
+		}},
+		{"files not recorded", llConfig, "did not record files", func(_ *LandlockOptions, p *profiles.Profile) {
+			p.Recorded = []profiles.Dimension{profiles.DimSyscalls, profiles.DimCapabilities}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o, p := landlockOpts(t), landlockProfile(t)
+			if c.edit != nil {
+				c.edit(o, p)
+			}
+			_, _, err := ApplyProfile([]byte(c.config), p, ApplyOptions{Landlock: o})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one with %q", err, c.want)
+			}
+			if _, err := os.Stat(filepath.Join(o.Dir, LandlockFile)); err == nil {
+				t.Error("the helper's configuration was written for a refused apply")
+			}
+		})
+	}
+}

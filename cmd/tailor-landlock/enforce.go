@@ -1,0 +1,166 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	golandlock "github.com/landlock-lsm/go-landlock/landlock"
+	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
+	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/internal/bounded"
+	"github.com/tailor-dev/tailor/landlock"
+)
+
+const nonblock = unix.O_NONBLOCK // a FIFO in place of the configuration must not block the open
+
+func readRegular(f *os.File) ([]byte, error) { return bounded.ReadRegular(f, landlock.MaxConfig) }
+
+// lookPath finds the program as runc does: a name with a slash as it is,
+// else the first executable regular file of that name in the PATH of the
+// workload's environment (the first PATH= entry, as getenv reads it).
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, checkExecutable(name)
+	}
+	search, found := "", false
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			search, found = v, true
+			break
+		}
+	}
+	if !found {
+		return "", fmt.Errorf("exec %q: the environment has no PATH to find it in: give process.args[0] as a path", name)
+	}
+	for _, dir := range strings.Split(search, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + name
+		if checkExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec %q: not found in PATH %s", name, search)
+}
+
+func checkExecutable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("exec %q: %w", p, err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("exec %q: not an executable regular file (%s)", p, fi.Mode())
+	}
+	return nil
+}
+
+// restrict enforces the (downgraded) ruleset on the calling thread, with
+// no_new_privs, which Landlock and seccomp need without CAP_SYS_ADMIN.
+// A rule's path that the image lacks is skipped (its rights then grant
+// nothing); a rule on a file keeps only the rights a file can have.
+func restrict(rs *landlock.Ruleset, abi int) error {
+	cfg := golandlock.Config{HandledAccessFS: golandlock.AccessFSSet(rs.HandledFS),
+		HandledAccessNet: golandlock.AccessNetSet(rs.HandledNet), Scoped: golandlock.ScopedSet(rs.Scoped)}
+	if abi >= 7 {
+		cfg = cfg.EnableLoggingForSubprocesses() // denials of the workload reach the audit log
+	}
+	var rules []golandlock.Rule
+	for _, r := range rs.Paths {
+		access := r.Access
+		fi, err := os.Stat(r.Path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return fmt.Errorf("landlock rule on %q: %w", r.Path, err)
+		case !fi.IsDir():
+			access &= landlock.FileRights
+		}
+		if access != 0 {
+			rules = append(rules, golandlock.PathAccess(golandlock.AccessFSSet(access), r.Path).IgnoreIfMissing())
+		}
+	}
+	for _, p := range rs.Ports {
+		if p.Access&landlock.NetBindTCP != 0 {
+			rules = append(rules, golandlock.BindTCP(p.Port))
+		}
+		if p.Access&landlock.NetConnectTCP != 0 {
+			rules = append(rules, golandlock.ConnectTCP(p.Port))
+		}
+	}
+	fd, flags, err := cfg.NewRulesetFD(rules...)
+	if err != nil {
+		return fmt.Errorf("build the landlock ruleset: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
+	}
+	if fd < 0 {
+		return nil // nothing the kernel can enforce (said above)
+	}
+	defer unix.Close(fd)
+	if err := llsys.LandlockRestrictSelf(fd, flags); err != nil {
+		return fmt.Errorf("landlock_restrict_self: %w", err)
+	}
+	return nil
+}
+
+// loadSeccomp loads the precompiled filter on the calling thread.
+func loadSeccomp(prog []byte) error {
+	if len(prog) == 0 {
+		return nil
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog) / 8), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
+	_, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fprog)))
+	if errno != 0 {
+		return fmt.Errorf("load the seccomp filter: %w", errno)
+	}
+	return nil
+}
+
+// execve is an exec prepared before the seccomp filter is loaded: after
+// it, nothing may allocate or make another syscall.
+type execve struct {
+	path       *byte
+	argv, envv []*byte
+	failed     []byte
+}
+
+func prepareExec(prog string, args, env []string) (*execve, error) {
+	path, err := syscall.BytePtrFromString(prog)
+	if err != nil {
+		return nil, fmt.Errorf("exec %q: %w", prog, err)
+	}
+	argv, err := syscall.SlicePtrFromStrings(args)
+	if err != nil {
+		return nil, fmt.Errorf("exec %q: arguments: %w", prog, err)
+	}
+	envv, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
+		return nil, fmt.Errorf("exec %q: environment: %w", prog, err)
+	}
+	msg := fmt.Sprintf("tailor-landlock: exec %q failed under the workload's Landlock ruleset and seccomp filter "+
+		"(does the profile allow execve, and executing it?)\n", prog)
+	return &execve{path: path, argv: argv, envv: envv, failed: []byte(msg)}, nil
+}
+
+// exec replaces the helper with the workload. It returns only if execve
+// failed, after writing the prepared message (the filter may refuse it).
+func (e *execve) exec() (int, error) {
+	_, _, errno := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(e.path)),
+		uintptr(unsafe.Pointer(&e.argv[0])), uintptr(unsafe.Pointer(&e.envv[0])))
+	unix.RawSyscall(unix.SYS_WRITE, 2, uintptr(unsafe.Pointer(&e.failed[0])), uintptr(len(e.failed)))
+	code := uintptr(exitRefused)
+	if errno == unix.ENOENT {
+		code = exitNotFound
+	}
+	unix.RawSyscall(unix.SYS_EXIT_GROUP, code, 0, 0)
+	return int(code), errno // not reached
+}
