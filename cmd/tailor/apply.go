@@ -15,21 +15,22 @@ func init() {
 	register(&cli.Command{
 		Name:      "apply",
 		Usage:     "enforce a profile on an OCI bundle (writes linux.seccomp and process.capabilities)",
-		UsageText: "tailor apply --bundle DIR [--default-action errno|enosys|kill|log] [--allow-incomplete] [--apparmor NAME] PROFILE",
+		UsageText: "tailor apply --bundle DIR [--default-action errno|enosys|kill|log] [--allow-incomplete] [--apparmor NAME] [--complain [--report] [--violations FILE]] PROFILE",
 		Description: "Patches the bundle's config.json in place: linux.seccomp becomes the generated filter\n" +
 			"(intersected with the bundle's own filter, when it has one: apply never allows what that\n" +
 			"refuses, and says what the intersection removed)\n" +
 			"and process.capabilities the profile's minimal set; every other field is kept as it was.\n" +
 			"The first apply keeps the original as config.json" + bundle.BackupSuffix + ". The file is replaced\n" +
 			"atomically, and left untouched when the config or the profile is invalid.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Required: true, Usage: "OCI bundle `DIR` (with config.json)"},
 			defaultActionFlag("seccomp action for syscalls the profile never made: errno (EPERM), enosys, kill (the process) or log"),
 			&cli.BoolFlag{Name: "allow-incomplete", Usage: "enforce a profile that lost observations while recording (it may be too tight)"},
 			plainHTTPFlag(),
 			&cli.StringFlag{Name: "apparmor", Usage: "also set process.apparmorProfile to `NAME`: the AppArmor profile " +
 				"tailor generate --format apparmor wrote, loaded with apparmor_parser -r (docs/apparmor.md)"},
-		},
+			tracerDirFlag,
+		}, complainFlags()...),
 		Action: func(c *cli.Context) error {
 			req, err := applyRequest(c)
 			if err != nil {
@@ -57,8 +58,12 @@ func applyRequest(c *cli.Context) (*applyReq, error) {
 	if err != nil {
 		return nil, err
 	}
+	cmpl, err := complainOptions(c, path, p, opts.DefaultAction)
+	if err != nil {
+		return nil, err
+	}
 	return &applyReq{bundle: c.String("bundle"), path: path, profile: p, opts: bundle.ApplyOptions{
-		Seccomp: opts, AllowIncomplete: c.Bool("allow-incomplete"), AppArmorProfile: c.String("apparmor")}}, nil
+		Seccomp: opts, AllowIncomplete: c.Bool("allow-incomplete"), AppArmorProfile: c.String("apparmor"), Complain: cmpl}}, nil
 }
 
 func (r *applyReq) run(stdout, stderr io.Writer) error {
@@ -68,6 +73,9 @@ func (r *applyReq) run(stdout, stderr io.Writer) error {
 	}
 	for _, n := range notes {
 		fmt.Fprintf(stderr, "tailor: note: %s\n", n)
+	}
+	if r.opts.Complain != nil {
+		complainNotice(stdout, r.opts.Complain)
 	}
 	config := filepath.Join(r.bundle, "config.json")
 	_, err = fmt.Fprintf(stdout, "applied %s to %s (original kept in %s)\n", r.path, config, config+bundle.BackupSuffix)

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/bundle"
+	"github.com/tailor-dev/tailor/complain"
+	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/profiler"
+	"github.com/tailor-dev/tailor/profiles"
+)
+
+// complainHookTimeout bounds how long the hook waits for the agent.
+const complainHookTimeout = 10 * time.Second
+
+func init() {
+	register(&cli.Command{
+		Name:   "complain",
+		Usage:  "complain mode's seccomp agent and its hook (internal: tailor apply --complain sets them up)",
+		Hidden: true,
+		Subcommands: []*cli.Command{
+			{
+				Name:  "agent",
+				Usage: "serve seccomp notify fds on TRACER-DIR/" + complain.SocketName,
+				Flags: []cli.Flag{
+					tracerDirFlag,
+					&cli.StringFlag{Name: "store", Value: profiles.DefaultStoreDir, Usage: "profile store `DIR` for NAME.violations recordings"},
+					&cli.DurationFlag{Name: "idle", Value: complain.DefaultIdle, Usage: "exit after this long with no container served"},
+				},
+				Action: func(c *cli.Context) error {
+					ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
+					defer stop()
+					a := &complain.Agent{Dir: c.String("tracer-dir"), Store: profiles.NewStore(c.String("store")), Idle: c.Duration("idle"),
+						Log: log.New(c.App.ErrWriter, "tailor: ", log.LstdFlags)}
+					return fail(exitTailor, a.Run(ctx))
+				},
+			},
+			{
+				Name:  "hook",
+				Usage: "createRuntime hook: start the agent unless it answers",
+				Flags: []cli.Flag{tracerDirFlag, &cli.StringFlag{Name: "store", Value: profiles.DefaultStoreDir, Usage: "the agent's profile store `DIR`"}},
+				Action: func(c *cli.Context) error {
+					return fail(1, runComplainHook(c.App.Reader, c.String("tracer-dir"), c.String("store")))
+				},
+			},
+		},
+	})
+}
+
+func runComplainHook(stdin io.Reader, dir, store string) error {
+	// The runtime writes the OCI state: nothing in it is needed, but it
+	// must be read for the runtime not to block.
+	io.Copy(io.Discard, io.LimitReader(stdin, 1<<20))
+	start := profiler.StartDetached(dir, complain.LogName, selfExe(), "complain", "agent", "--tracer-dir", dir, "--store", store)
+	if err := complain.Ensure(dir, start, complainHookTimeout); err != nil {
+		return fmt.Errorf("complain hook: %w", err)
+	}
+	return nil
+}
+
+// complainFlags are tailor apply's complain-mode flags.
+func complainFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "complain", Usage: "complain mode: what the profile lacks is let through and recorded by tailor's seccomp " +
+			"agent (NOT a security boundary; docs/complain.md)"},
+		&cli.BoolFlag{Name: "report", Usage: "with --complain: refuse what the profile lacks (with its errno) and still record it"},
+		&cli.StringFlag{Name: "violations", Usage: "with --complain: write the recording to `FILE` (absolute, *.json, in a directory " +
+			"only root can write) instead of NAME.violations in the store"},
+		&cli.StringFlag{Name: "store", Value: profiles.DefaultStoreDir, Usage: "with --complain: the agent's profile store `DIR`"},
+	}
+}
+
+// complainOptions builds ApplyOptions.Complain from tailor apply's flags
+// (nil without --complain).
+func complainOptions(c *cli.Context, path string, p *profiles.Profile, action generator.DefaultAction) (*bundle.ComplainOptions, error) {
+	if !c.Bool("complain") {
+		for _, f := range []string{"report", "violations"} {
+			if c.IsSet(f) {
+				return nil, fmt.Errorf("--%s needs --complain", f)
+			}
+		}
+		return nil, nil
+	}
+	name := p.Name
+	if profiles.ValidName(name) != nil {
+		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	if err := profiles.ValidName(name); err != nil {
+		return nil, fmt.Errorf("--complain: the profile has no usable name to record under (%w): give --violations FILE", err)
+	}
+	m := complain.Metadata{Mode: complain.ModeComplain, Profile: name, Recording: name + ".violations"}
+	if f := c.String("violations"); f != "" {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, fmt.Errorf("--violations: %w", err)
+		}
+		m.Recording, m.File = "", abs
+	}
+	if c.Bool("report") {
+		m.Mode = complain.ModeReport
+		switch action {
+		case generator.DefaultErrno, "":
+			m.Errno = int(unix.EPERM)
+		case generator.DefaultENOSYS:
+			m.Errno = int(unix.ENOSYS)
+		default:
+			return nil, fmt.Errorf("--report refuses with the profile's errno: use --default-action errno or enosys, not %s", action)
+		}
+	}
+	meta, err := m.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("--complain: %w", err)
+	}
+	dir := c.String("tracer-dir")
+	exe := selfExe()
+	return &bundle.ComplainOptions{
+		ComplainOptions: generator.ComplainOptions{ListenerPath: filepath.Join(dir, complain.SocketName), Metadata: meta},
+		Hook: specs.Hook{Path: exe, Args: []string{"tailor", "complain", "hook", "--tracer-dir", dir, "--store", c.String("store")},
+			Timeout: intPtr(int(complainHookTimeout/time.Second) + 5)},
+	}, nil
+}
+
+func intPtr(v int) *int { return &v }
+
+// complainNotice is what tailor apply --complain prints after applying.
+func complainNotice(w io.Writer, o *bundle.ComplainOptions) {
+	m, err := complain.ParseMetadata(o.Metadata)
+	if err != nil {
+		return
+	}
+	where := m.File
+	if where == "" {
+		where = m.Recording + " in the agent's store (tailor profiles show " + m.Recording + ")"
+	}
+	fmt.Fprintf(w, "complain mode (%s): NOT a security boundary; what the profile lacks goes to the seccomp agent at %s "+
+		"and is recorded in %s when the container ends; if the agent is gone, those syscalls fail with ENOSYS\n",
+		m.Mode, o.ListenerPath, where)
+}

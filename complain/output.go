@@ -1,0 +1,129 @@
+package complain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/internal/bounded"
+	"github.com/tailor-dev/tailor/profiles"
+)
+
+// ErrUnsafeOutput refuses a recording file the agent may not write.
+var ErrUnsafeOutput = errors.New("unsafe recording path")
+
+// output is where one container's recording is saved.
+type output struct {
+	store *profiles.Store
+	name  string
+	root  *os.Root // nil for the agent's own store
+}
+
+func (o *output) save(p *profiles.Profile) error {
+	p.Name = o.name
+	return o.store.Save(p)
+}
+
+func (o *output) close() {
+	if o.root != nil {
+		o.root.Close()
+	}
+}
+
+// output opens where m says the recording goes: a name in the agent's
+// store, or a file whose directory is opened from / without following a
+// symbolic link and must be root's and writable by no one else (a
+// config.json may name any path; the agent writes only where root alone
+// could have put it). Every later write goes through that handle.
+func (a *Agent) output(m Metadata) (*output, string, error) {
+	if m.Recording != "" {
+		where, err := a.Store.Path(m.Recording)
+		if err != nil {
+			return nil, m.Recording, err
+		}
+		return &output{store: a.Store, name: m.Recording}, where, nil
+	}
+	dir, base := filepath.Split(m.File)
+	fd, err := unix.Openat2(unix.AT_FDCWD, filepath.Clean(dir), &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return nil, m.File, fmt.Errorf("%w: %s: its directory cannot be opened without following a symbolic link: %w", ErrUnsafeOutput, m.File, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, m.File, fmt.Errorf("%w: %s: %w", ErrUnsafeOutput, m.File, err)
+	}
+	if int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
+		return nil, m.File, fmt.Errorf("%w: %s: its directory is owned by uid %d with mode %04o: it must be root's and "+
+			"writable by no one else (or leave --violations out to use the store)", ErrUnsafeOutput, m.File, st.Uid, st.Mode&0o7777)
+	}
+	root, err := os.OpenRoot("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil {
+		return nil, m.File, fmt.Errorf("%w: %s: %w", ErrUnsafeOutput, m.File, err)
+	}
+	return &output{store: profiles.StoreIn(root, filepath.Clean(dir)), name: strings.TrimSuffix(base, ".json"), root: root}, m.File, nil
+}
+
+// journalName is a file name for a container id.
+func journalName(id string) string {
+	if profiles.ValidName(id) == nil {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:16])
+}
+
+// journal notes that the container id is being served, with where its
+// recording goes, and returns how to remove the note.
+func (a *Agent) journal(id, where string) func() {
+	dir := filepath.Join(a.Dir, sessionsDir)
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		a.Log.Printf("agent: %v: a restarted agent will not be able to report container %q", err, id)
+		return func() {}
+	}
+	path := filepath.Join(dir, journalName(id))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		a.Log.Printf("agent: %v: a restarted agent will not be able to report container %q", err, id)
+		return func() {}
+	}
+	fmt.Fprintf(f, "%s\n%s\n", id, where)
+	f.Close()
+	return func() { os.Remove(path) }
+}
+
+// reportOrphans logs the containers an agent that died was serving: their
+// notify fds died with it, so no agent can serve them again (the kernel
+// fails their notified syscalls with ENOSYS), and their recordings hold
+// what it saw, marked incomplete.
+func (a *Agent) reportOrphans() {
+	dir := filepath.Join(a.Dir, sessionsDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		data, _ := bounded.ReadRegular(f, 8192)
+		f.Close()
+		id, where, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
+		a.Log.Printf("agent: container %q was in complain mode when the previous agent stopped: its notify fd is gone, "+
+			"so no agent can serve it again and its notified syscalls fail with ENOSYS; its partial recording, %s, "+
+			"is marked incomplete. Restart the container to record again", id, where)
+		os.Remove(path)
+	}
+}
