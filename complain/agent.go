@@ -34,7 +34,7 @@ const (
 
 // Defaults of an Agent.
 const (
-	DefaultIdle        = time.Minute
+	DefaultIdle        = 10 * time.Minute
 	DefaultMaxSessions = 256
 	readTimeout        = 5 * time.Second
 	maxFds             = 4
@@ -48,7 +48,8 @@ type Agent struct {
 	Dir string
 	// Store is where named recordings go (NAME.violations).
 	Store *profiles.Store
-	// Idle: the agent exits when it has served nothing for this long.
+	// Idle: the agent exits when it has served nothing for this long
+	// (negative: never).
 	Idle        time.Duration
 	MaxSessions int
 	Log         *log.Logger
@@ -158,7 +159,7 @@ func (a *Agent) stopWhenIdle(ctx context.Context, ln *net.UnixListener) {
 		case <-tick.C:
 		}
 		a.mu.Lock()
-		idle := a.sessions == 0 && a.Now().Sub(a.last) >= a.Idle
+		idle := a.Idle > 0 && a.sessions == 0 && a.Now().Sub(a.last) >= a.Idle
 		a.mu.Unlock()
 		if idle {
 			a.Log.Printf("agent: idle for %s, exiting", a.Idle)

@@ -43,10 +43,13 @@ func init() {
 
 // applyReq is a validated `tailor apply` invocation.
 type applyReq struct {
-	bundle  string
-	path    string
-	profile *profiles.Profile
-	opts    bundle.ApplyOptions
+	bundle string
+	// tracerDir and store are where complain mode's agent runs and keeps
+	// its recordings.
+	tracerDir, store string
+	path             string
+	profile          *profiles.Profile
+	opts             bundle.ApplyOptions
 }
 
 func applyRequest(c *cli.Context) (*applyReq, error) {
@@ -62,7 +65,7 @@ func applyRequest(c *cli.Context) (*applyReq, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &applyReq{bundle: c.String("bundle"), path: path, profile: p, opts: bundle.ApplyOptions{
+	return &applyReq{bundle: c.String("bundle"), tracerDir: c.String("tracer-dir"), store: c.String("store"), path: path, profile: p, opts: bundle.ApplyOptions{
 		Seccomp: opts, AllowIncomplete: c.Bool("allow-incomplete"), AppArmorProfile: c.String("apparmor"), Complain: cmpl}}, nil
 }
 
@@ -75,6 +78,9 @@ func (r *applyReq) run(stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "tailor: note: %s\n", n)
 	}
 	if r.opts.Complain != nil {
+		if err := ensureAgent(r.tracerDir, r.store); err != nil {
+			return err
+		}
 		complainNotice(stdout, r.opts.Complain)
 	}
 	config := filepath.Join(r.bundle, "config.json")

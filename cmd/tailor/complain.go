@@ -36,12 +36,16 @@ func init() {
 				Flags: []cli.Flag{
 					tracerDirFlag,
 					&cli.StringFlag{Name: "store", Value: profiles.DefaultStoreDir, Usage: "profile store `DIR` for NAME.violations recordings"},
-					&cli.DurationFlag{Name: "idle", Value: complain.DefaultIdle, Usage: "exit after this long with no container served"},
+					&cli.DurationFlag{Name: "idle", Value: complain.DefaultIdle, Usage: "exit after this long with no container served (0: never, for a service)"},
 				},
 				Action: func(c *cli.Context) error {
 					ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 					defer stop()
-					a := &complain.Agent{Dir: c.String("tracer-dir"), Store: profiles.NewStore(c.String("store")), Idle: c.Duration("idle"),
+					idle := c.Duration("idle")
+					if idle == 0 {
+						idle = -1
+					}
+					a := &complain.Agent{Dir: c.String("tracer-dir"), Store: profiles.NewStore(c.String("store")), Idle: idle,
 						Log: log.New(c.App.ErrWriter, "tailor: ", log.LstdFlags)}
 					return fail(exitTailor, a.Run(ctx))
 				},
@@ -62,9 +66,16 @@ func runComplainHook(stdin io.Reader, dir, store string) error {
 	// The runtime writes the OCI state: nothing in it is needed, but it
 	// must be read for the runtime not to block.
 	io.Copy(io.Discard, io.LimitReader(stdin, 1<<20))
+	return ensureAgent(dir, store)
+}
+
+// ensureAgent starts the seccomp agent unless it answers. crun connects
+// to listenerPath before it runs createRuntime hooks, so tailor apply
+// starts the agent too; the hook covers runc and an agent that idled out.
+func ensureAgent(dir, store string) error {
 	start := profiler.StartDetached(dir, complain.LogName, selfExe(), "complain", "agent", "--tracer-dir", dir, "--store", store)
 	if err := complain.Ensure(dir, start, complainHookTimeout); err != nil {
-		return fmt.Errorf("complain hook: %w", err)
+		return fmt.Errorf("complain mode: %w", err)
 	}
 	return nil
 }
