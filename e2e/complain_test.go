@@ -83,8 +83,8 @@ func TestComplain(t *testing.T) {
 
 // complainRecording is one complain-mode run and what the agent recorded.
 type complainRecording struct {
-	path, stdout, stderr string
-	p                    *profiles.Profile
+	runtime, path, stdout, stderr string
+	p                             *profiles.Profile
 }
 
 // complainRun applies profile in complain (or report) mode to a fresh
@@ -106,7 +106,7 @@ func complainRun(t *testing.T, tailor, rt, image, profile, script string, report
 		t.Fatalf("complain-mode container under %s:\n%s", rt, res)
 	}
 	p := waitFinalRecording(t, out)
-	return &complainRecording{path: out, stdout: res.Stdout, stderr: res.Stderr, p: p}
+	return &complainRecording{runtime: rt, path: out, stdout: res.Stdout, stderr: res.Stderr, p: p}
 }
 
 // waitFinalRecording waits until the agent has written the recording at
@@ -136,6 +136,13 @@ func (r *complainRecording) wantExactly(t *testing.T, prefixes ...string) {
 	var got []string
 	for _, a := range r.p.ABIs {
 		for _, s := range a.Syscalls {
+			if r.runtime == "crun" && s.Seen.Comm == "crun" && (s.Name == "munmap" || s.Name == "kill") {
+				// crun 1.8 itself makes these after loading a filter with
+				// a listener (docs/complain.md): they are its own, not
+				// the workload's.
+				t.Logf("crun's own %s recorded: %+v", s.Name, s.Seen)
+				continue
+			}
 			got = append(got, s.Name)
 			if s.Seen.Comm == "" || s.Seen.Pid == 0 || s.Seen.Count == 0 {
 				t.Errorf("%s recorded without its task or count: %+v", s.Name, s.Seen)
