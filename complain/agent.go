@@ -296,16 +296,30 @@ func (a *Agent) session(st *processState, m Metadata, src Source) {
 		}
 	}
 	save(false)
-	if err := Serve(src, rec, m); err != nil {
+	if err := Serve(src, rec, m, func(entries int) {
+		if checkpoint(entries) {
+			save(false)
+		}
+	}); err != nil {
 		rec.Lose("the agent stopped serving the container: " + err.Error())
 	}
 	save(true)
 	a.Log.Printf("agent: %s; recording %s", rec.Summary(), where)
 }
 
+// checkpoint says whether the partial recording is written again once it
+// holds entries distinct violations: each of the first 64, then at each
+// power of two, so that what an agent that dies has seen is on disk
+// without rewriting a large recording for every new entry.
+func checkpoint(entries int) bool {
+	return entries <= 64 || entries&(entries-1) == 0
+}
+
 // Serve answers notifications from src until it ends: each is recorded in
 // rec, then let through (complain) or refused with m.Errno (report).
-func Serve(src Source, rec *Recording, m Metadata) error {
+// added, when not nil, is called with the number of distinct violations
+// after one not seen before was recorded, before it is answered.
+func Serve(src Source, rec *Recording, m Metadata, added func(entries int)) error {
 	for {
 		n, err := src.Recv()
 		if errors.Is(err, io.EOF) {
@@ -314,8 +328,11 @@ func Serve(src Source, rec *Recording, m Metadata) error {
 		if err != nil {
 			return err
 		}
-		if _, err := rec.Add(n, func() Who { return whoIs(src, n) }); err != nil {
+		switch isNew, err := rec.Add(n, func() Who { return whoIs(src, n) }); {
+		case err != nil:
 			rec.Lose(err.Error())
+		case isNew && added != nil:
+			added(len(rec.entries))
 		}
 		if m.Mode == ModeReport {
 			err = src.Fail(n.ID, m.Errno)

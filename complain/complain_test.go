@@ -3,6 +3,7 @@ package complain
 import (
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestServeRecordsWhatTheProfileLacked(t *testing.T) {
 				m.Errno = int(unix.EPERM)
 			}
 			rec := NewRecording("web.violations", "web", "c1", mode, time.Unix(0, 0))
-			if err := Serve(&s, rec, m); err != nil {
+			if err := Serve(&s, rec, m, nil); err != nil {
 				t.Fatal(err)
 			}
 			for id, got := range s.answers {
@@ -153,4 +154,36 @@ func FuzzParseState(f *testing.F) {
 			t.Fatalf("accepted %+v at %d of %d", st, at, nfds)
 		}
 	})
+}
+
+func TestServeReportsNewViolations(t *testing.T) {
+	src := &fakeSource{answers: map[uint64]int{}}
+	for i, nr := range []int{unix.SYS_MKDIR, unix.SYS_MKDIR, unix.SYS_CHMOD, unix.SYS_MKDIR, unix.SYS_SYMLINK} {
+		src.queue = append(src.queue, Notification{ID: uint64(i + 1), Pid: 1, Nr: nr, Arch: unix.AUDIT_ARCH_X86_64})
+	}
+	rec := NewRecording("web.violations", "web", "c1", ModeComplain, time.Unix(0, 0))
+	var got []int
+	if err := Serve(src, rec, Metadata{Mode: ModeComplain}, func(n int) {
+		got = append(got, n)
+		if received := 5 - len(src.queue); len(src.answers) != received-1 {
+			t.Errorf("added called after the new violation was answered")
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{1, 2, 3}; !slices.Equal(got, want) {
+		t.Errorf("added called with %v, want %v (once per new violation)", got, want)
+	}
+}
+
+func TestCheckpoint(t *testing.T) {
+	var at []int
+	for n := 1; n <= MaxEntries; n++ {
+		if checkpoint(n) {
+			at = append(at, n)
+		}
+	}
+	if len(at) != 64+6 || at[63] != 64 || at[64] != 128 || at[len(at)-1] != MaxEntries {
+		t.Errorf("checkpoints at %v: want each of the first 64, then powers of two up to %d", at, MaxEntries)
+	}
 }

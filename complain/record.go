@@ -17,6 +17,11 @@ import (
 // and the recording is incomplete.
 const MaxEntries = 4096
 
+// PartialReason marks a recording written before the agent saw its
+// container end: the container is still running, or the agent stopped.
+const PartialReason = "the agent had not seen the container end when this was written " +
+	"(it stopped or is still running): violations after it are missing and counts are lower bounds"
+
 // Who is what the agent could learn about a notified task.
 type Who struct {
 	Comm, Exe string
@@ -137,8 +142,7 @@ func (r *Recording) Profile(end time.Time, ending bool) *profiles.Profile {
 	p.Loss.Events = r.dropped
 	p.Loss.Reasons = slices.Clone(r.reasons)
 	if !ending {
-		p.Loss.Reasons = append(p.Loss.Reasons, "the agent had not seen the container end when this was written "+
-			"(it stopped or is still running): violations after it are missing and counts are lower bounds")
+		p.Loss.Reasons = append(p.Loss.Reasons, PartialReason)
 	}
 	byABI := map[profiles.ABI]*profiles.ABISyscalls{}
 	for k, e := range r.entries {

@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tailor-dev/tailor/complain"
+	"github.com/tailor-dev/tailor/internal/rootfs"
 	"github.com/tailor-dev/tailor/profiler"
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -77,6 +81,7 @@ func TestComplain(t *testing.T) {
 				}
 				rec.wantExactly(t, "mkdir", "chmod")
 			})
+			t.Run("agent-killed", func(t *testing.T) { checkAgentKilled(t, tailor, rt, image, profile) })
 		})
 	}
 }
@@ -93,14 +98,7 @@ type complainRecording struct {
 func complainRun(t *testing.T, tailor, rt, image, profile, script string, report bool) *complainRecording {
 	t.Helper()
 	b := newBundle(t, image, []string{"/bin/sh", "-c", script})
-	out := filepath.Join(t.TempDir(), "cm.violations.json")
-	args := []string{"apply", "--complain", "--violations", out, "--store", t.TempDir(), "--bundle", b.Dir}
-	if report {
-		args = append(args, "--report")
-	}
-	if res := run(t, nil, tailor, append(args, profile)...); res.ExitCode != 0 || !strings.Contains(res.Stdout, "NOT a security boundary") {
-		t.Fatalf("tailor %s:\n%s", strings.Join(args, " "), res)
-	}
+	out := applyComplain(t, tailor, b, profile, report)
 	res := runContainer(t, rt, b)
 	if res.ExitCode != 0 {
 		t.Fatalf("complain-mode container under %s:\n%s", rt, res)
@@ -109,15 +107,31 @@ func complainRun(t *testing.T, tailor, rt, image, profile, script string, report
 	return &complainRecording{runtime: rt, path: out, stdout: res.Stdout, stderr: res.Stderr, p: p}
 }
 
+// applyComplain runs tailor apply --complain (--report) on the bundle and
+// returns the path its recording goes to.
+func applyComplain(t *testing.T, tailor string, b *bundle, profile string, report bool) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "cm.violations.json")
+	args := []string{"apply", "--complain", "--violations", out, "--store", t.TempDir(), "--bundle", b.Dir}
+	if report {
+		args = append(args, "--report")
+	}
+	if res := run(t, nil, tailor, append(args, profile)...); res.ExitCode != 0 || !strings.Contains(res.Stdout, "NOT a security boundary") {
+		t.Fatalf("tailor %s:\n%s", strings.Join(args, " "), res)
+	}
+	return out
+}
+
 // waitFinalRecording waits until the agent has written the recording at
 // path with the container's end seen (it does so once the container's
-// tasks have all exited, after the runtime returned).
+// tasks have all exited, after the runtime returned). It may still be
+// incomplete for another reason (a flood).
 func waitFinalRecording(t *testing.T, path string) *profiles.Profile {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		p, err := profiles.Load(path)
-		if err == nil && p.Complete {
+		if err == nil && !slices.Contains(p.Loss.Reasons, complain.PartialReason) {
 			return p
 		}
 		if time.Now().After(deadline) {
@@ -133,6 +147,9 @@ func waitFinalRecording(t *testing.T, path string) *profiles.Profile {
 // each, with the task that made it.
 func (r *complainRecording) wantExactly(t *testing.T, prefixes ...string) {
 	t.Helper()
+	if !r.p.Complete {
+		t.Errorf("the recording is incomplete: %+v", r.p.Loss)
+	}
 	var got []string
 	for _, a := range r.p.ABIs {
 		for _, s := range a.Syscalls {
@@ -192,5 +209,176 @@ func stopAgent(t testing.TB) {
 	}
 	for i := 0; i < 200 && syscall.Kill(pid, 0) == nil; i++ {
 		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// complainGated is complainExtra with a gate between mkdir and chmod, and
+// the learned part once more after it.
+const complainGated = complainBase + "; mkdir /tmp/cm; echo mkdir=$?; read g < /tmp/gate; chmod 700 /tmp/a; echo chmod=$?; " +
+	complainBase
+
+// checkAgentKilled kills the agent while the container waits at a gate
+// after its first violation: the violation after the gate fails with
+// ENOSYS, what the profile allows keeps working, the recording holds the
+// first violation and is marked incomplete, and the next agent reports
+// the container.
+func checkAgentKilled(t *testing.T, tailor, rt, image, profile string) {
+	b := newBundle(t, image, []string{"/bin/sh", "-c", complainGated})
+	gate := filepath.Join(b.Rootfs, "tmp", "gate")
+	if err := unix.Mkfifo(gate, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := applyComplain(t, tailor, b, profile, false)
+	c := startContainer(t, rt, b)
+	waitRecorded(t, c, out, "mkdir")
+	pid := agentPid(t)
+	if pid == 0 {
+		t.Fatal("no agent answers on its socket while the container runs")
+	}
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+		t.Fatalf("kill the agent (pid %d): %v", pid, err)
+	}
+	for agentPid(t) == pid {
+		time.Sleep(10 * time.Millisecond) // the socket closes when the kernel has closed the agent's fds
+	}
+	openGate(t, c, gate)
+	<-c.exited
+	res := c.result(t)
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "mkdir=0") || strings.Count(res.Stdout, "base done") != 2 {
+		t.Fatalf("with the agent killed, what the profile allows did not keep working:\n%s", res)
+	}
+	if strings.Contains(res.Stdout, "chmod=0") || !strings.Contains(res.Stderr, "Function not implemented") {
+		t.Fatalf("with the agent killed, chmod did not fail with ENOSYS:\n%s", res)
+	}
+	p, err := profiles.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Complete || !slices.Contains(p.Loss.Reasons, complain.PartialReason) {
+		t.Fatalf("the partial recording is not marked incomplete: %+v", p.Loss)
+	}
+	names := syscallNames(p)
+	if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "mkdir") }) ||
+		slices.ContainsFunc(names, func(n string) bool { return strings.Contains(n, "chmod") }) {
+		t.Fatalf("the partial recording holds %v: want mkdir, and not chmod (made after the agent was gone)", names)
+	}
+	// The next agent reports the container the killed one was serving.
+	if res := run(t, nil, tailor, "complain", "hook", "--tracer-dir", profiler.DefaultDir, "--store", t.TempDir()); res.ExitCode != 0 {
+		t.Fatalf("tailor complain hook (start a new agent):\n%s", res)
+	}
+	log, _ := os.ReadFile(filepath.Join(profiler.DefaultDir, complain.LogName))
+	if !strings.Contains(string(log), fmt.Sprintf("container %q was in complain mode when the previous agent stopped", c.ID)) {
+		t.Fatalf("the restarted agent did not report container %s; its log:\n%s", c.ID, log)
+	}
+	t.Logf("agent killed: %s", strings.TrimSpace(res.Stderr))
+}
+
+// waitRecorded waits until the partial recording at path holds a syscall
+// named with prefix (the agent rewrites it as new violations arrive).
+func waitRecorded(t *testing.T, c *container, path, prefix string) {
+	t.Helper()
+	deadline := time.Now().Add(commandTimeout)
+	for {
+		p, err := profiles.Load(path)
+		if err == nil && slices.ContainsFunc(syscallNames(p), func(n string) bool { return strings.HasPrefix(n, prefix) }) {
+			return
+		}
+		select {
+		case <-c.exited:
+			t.Fatalf("the container exited before %s was recorded in %s (last: %v):\n%s", prefix, path, err, c.result(t))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was never recorded in %s (last: %v)", prefix, path, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func syscallNames(p *profiles.Profile) []string {
+	var names []string
+	for _, a := range p.ABIs {
+		for _, s := range a.Syscalls {
+			names = append(names, s.Name)
+		}
+	}
+	return names
+}
+
+// Storm: stormThreads threads each make stormCalls calls the profile
+// lacks (times), at once.
+const (
+	stormThreads = 8
+	stormCalls   = 2000
+	stormPath    = "/usr/local/bin/tailor-storm"
+)
+
+var stormOnce once[string]
+
+// stormBinary builds testdata/storm.c once per run (static, with pthreads).
+func stormBinary(t testing.TB) string {
+	t.Helper()
+	requireCommand(t, "gcc")
+	return stormOnce.get(t, func() (string, error) {
+		out := filepath.Join(runDir, "bin", "tailor-storm")
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return "", err
+		}
+		src := filepath.Join(repoRoot(), "e2e", "testdata", "storm.c")
+		cmd := exec.Command("gcc", "-static", "-pthread", "-O2", "-o", out, src)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("gcc -static -pthread %s: %w\n%s", src, err, msg)
+		}
+		return out, nil
+	})
+}
+
+// TestComplainStorm: the storm program's threads are learned without the
+// calls; in complain mode every call succeeds and the recording counts
+// exactly as many as the program made, or says it lost some.
+func TestComplainStorm(t *testing.T) {
+	requireRoot(t)
+	tailor := tailorBin(t)
+	storm := stormBinary(t)
+	image := busyboxRootfs(t)
+	bundleOf := func(t *testing.T, calls int) *bundle {
+		b := newBundle(t, image, []string{stormPath, strconv.Itoa(stormThreads), strconv.Itoa(calls)})
+		if err := rootfs.CopyFile(storm, filepath.Join(b.Rootfs, stormPath), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, rt := range runtimes {
+		t.Run(rt, func(t *testing.T) {
+			bin := runtimeBin(t, rt)
+			t.Cleanup(func() { stopAgent(t) })
+			profile := filepath.Join(t.TempDir(), "storm.json")
+			if res := run(t, nil, tailor, "learn", "--bundle", bundleOf(t, 0).Dir, "--runtime", bin, "-o", profile); res.ExitCode != 0 {
+				t.Fatalf("tailor learn:\n%s", res)
+			}
+			b := bundleOf(t, stormCalls)
+			out := applyComplain(t, tailor, b, profile, false)
+			res := runContainer(t, rt, b)
+			issued := stormThreads * stormCalls
+			if want := fmt.Sprintf("issued=%d failed=0", issued); res.ExitCode != 0 || !strings.Contains(res.Stdout, want) {
+				t.Fatalf("storm in complain mode under %s: want %q:\n%s", rt, want, res)
+			}
+			p := waitFinalRecording(t, out)
+			var got uint64
+			for _, s := range p.Syscalls(profiles.ABIX8664) {
+				if s.Name == "times" {
+					got = s.Seen.Count
+				}
+			}
+			switch {
+			case p.Complete && got != uint64(issued):
+				t.Fatalf("the recording is complete but counts %d times calls; the program made %d", got, issued)
+			case !p.Complete && len(p.Loss.Reasons) == 0 && p.Loss.Events == 0:
+				t.Fatalf("the recording is incomplete without saying what was lost: %+v", p.Loss)
+			case !p.Complete:
+				t.Logf("the agent reported loss: %d events, %v (counted %d of %d)", p.Loss.Events, p.Loss.Reasons, got, issued)
+			}
+			t.Logf("%d threads made %d times calls; recorded %d (complete: %v)", stormThreads, issued, got, p.Complete)
+		})
 	}
 }
