@@ -110,36 +110,79 @@ func complainOptions(c *cli.Context, path string, p *profiles.Profile, action ge
 	if err := profiles.ValidName(name); err != nil {
 		return nil, fmt.Errorf("--complain: the profile has no usable name to record under (%w): give --violations FILE", err)
 	}
-	m := complain.Metadata{Mode: complain.ModeComplain, Profile: name, Recording: name + ".violations"}
-	if f := c.String("violations"); f != "" {
-		abs, err := filepath.Abs(f)
+	file := c.String("violations")
+	if file != "" {
+		abs, err := filepath.Abs(file)
 		if err != nil {
 			return nil, fmt.Errorf("--violations: %w", err)
 		}
-		m.Recording, m.File = "", abs
+		file = abs
 	}
-	if c.Bool("report") {
+	o, err := complainSetup(complainSpec{profile: name, file: file, report: c.Bool("report"), action: action,
+		tracerDir: c.String("tracer-dir"), store: c.String("store")})
+	if err != nil {
+		return nil, fmt.Errorf("--complain: %w", err)
+	}
+	return o, nil
+}
+
+// complainSpec is what a complain-mode bundle is built from.
+type complainSpec struct {
+	profile string
+	// file replaces the store's PROFILE.violations when set (absolute).
+	file   string
+	report bool
+	// action is the profile's default action: --report refuses with it.
+	action           generator.DefaultAction
+	tracerDir, store string
+}
+
+// complainSetup returns the listener, its metadata and the agent's hook
+// for a complain-mode bundle.
+func complainSetup(s complainSpec) (*bundle.ComplainOptions, error) {
+	m := complain.Metadata{Mode: complain.ModeComplain, Profile: s.profile, Recording: s.profile + ".violations"}
+	if s.file != "" {
+		m.Recording, m.File = "", s.file
+	}
+	if s.report {
 		m.Mode = complain.ModeReport
-		switch action {
+		switch s.action {
 		case generator.DefaultErrno, "":
 			m.Errno = int(unix.EPERM)
 		case generator.DefaultENOSYS:
 			m.Errno = int(unix.ENOSYS)
 		default:
-			return nil, fmt.Errorf("--report refuses with the profile's errno: use --default-action errno or enosys, not %s", action)
+			return nil, fmt.Errorf("report mode refuses with the profile's errno: use --default-action errno or enosys, not %s", s.action)
 		}
 	}
 	meta, err := m.Encode()
 	if err != nil {
-		return nil, fmt.Errorf("--complain: %w", err)
+		return nil, err
 	}
-	dir := c.String("tracer-dir")
-	exe := selfExe()
 	return &bundle.ComplainOptions{
-		ComplainOptions: generator.ComplainOptions{ListenerPath: filepath.Join(dir, complain.SocketName), Metadata: meta},
-		Hook: specs.Hook{Path: exe, Args: []string{"tailor", "complain", "hook", "--tracer-dir", dir, "--store", c.String("store")},
+		ComplainOptions: generator.ComplainOptions{ListenerPath: filepath.Join(s.tracerDir, complain.SocketName), Metadata: meta},
+		Hook: specs.Hook{Path: selfExe(), Args: []string{"tailor", "complain", "hook", "--tracer-dir", s.tracerDir, "--store", s.store},
 			Timeout: intPtr(int(complainHookTimeout/time.Second) + 5)},
 	}, nil
+}
+
+// runtimeComplain is tailor runtime's wrapper.Options.Complain with
+// --allow-complain: the recording goes to the wrapper's store, and the
+// agent is started before the runtime connects to it (crun connects before
+// it runs the createRuntime hook).
+func runtimeComplain(c *cli.Context) func(string, bool) (*bundle.ComplainOptions, error) {
+	if !c.Bool("allow-complain") {
+		return nil
+	}
+	return func(profile string, report bool) (*bundle.ComplainOptions, error) {
+		s := complainSpec{profile: profile, report: report, tracerDir: c.String("tracer-dir"),
+			store: profiles.NewStore(c.String("store")).Dir}
+		o, err := complainSetup(s)
+		if err == nil {
+			err = ensureAgent(s.tracerDir, s.store)
+		}
+		return o, err
+	}
 }
 
 func intPtr(v int) *int { return &v }

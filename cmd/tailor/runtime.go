@@ -43,6 +43,8 @@ The "--" ends tailor's own flags. See docs/engines.md.`,
 			&cli.BoolFlag{Name: "no-learn", Usage: "refuse learning requests (an image's environment can ask for one): enforce only"},
 			learnReplacesFlag,
 			tracerDirFlag,
+			&cli.BoolFlag{Name: "allow-complain", Usage: "honour " + wrapper.EnvComplain + "=1|report beside " + wrapper.EnvProfile +
+				" (complain mode lets through what the profile lacks: an image's ENV alone cannot turn it on; docs/complain.md)"},
 		},
 		Action: func(c *cli.Context) error {
 			opts := wrapper.Options{
@@ -50,7 +52,7 @@ The "--" ends tailor's own flags. See docs/engines.md.`,
 				Exe: selfExe(), TracerDir: c.String("tracer-dir"),
 				Apply:   bundle.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
 				NoLearn: c.Bool("no-learn"), LearnReplaces: c.Bool("learn-replaces"),
-				Exec: execRuntime, Output: wrapper.RuntimeOutput, Env: os.Environ(),
+				Exec: execRuntime, Output: wrapper.RuntimeOutput, Env: os.Environ(), Complain: runtimeComplain(c),
 			}
 			return fail(exitTailor, wrapper.Run(opts))
 		},
