@@ -119,6 +119,10 @@ func applyComplain(t *testing.T, tailor string, b *bundle, profile string, repor
 	if res := run(t, nil, tailor, append(args, profile)...); res.ExitCode != 0 || !strings.Contains(res.Stdout, "NOT a security boundary") {
 		t.Fatalf("tailor %s:\n%s", strings.Join(args, " "), res)
 	}
+	if res := run(t, nil, tailor, "report", "--bundle", b.Dir, profile); res.ExitCode != 0 ||
+		!strings.Contains(res.Stdout, "NOT a security boundary") || !strings.Contains(res.Stdout, out) {
+		t.Fatalf("tailor report --bundle of a complain-mode bundle does not say it is not a security boundary, or where its violations go:\n%s", res)
+	}
 	return out
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -17,6 +18,7 @@ import (
 	"github.com/tailor-dev/tailor/bundle"
 	"github.com/tailor-dev/tailor/complain"
 	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/internal/ociconfig"
 	"github.com/tailor-dev/tailor/profiler"
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -200,4 +202,43 @@ func complainNotice(w io.Writer, o *bundle.ComplainOptions) {
 	fmt.Fprintf(w, "complain mode (%s): NOT a security boundary; what the profile lacks goes to the seccomp agent at %s "+
 		"and is recorded in %s when the container ends; if the agent is gone, those syscalls fail with ENOSYS\n",
 		m.Mode, o.ListenerPath, where)
+}
+
+// complainBundle reads whether the bundle in dir hands syscalls to a
+// seccomp agent (linux.seccomp.listenerPath), and what its tailor metadata
+// says (nil: it does not).
+func complainBundle(dir string) (*generator.ComplainBundle, error) {
+	path := filepath.Join(dir, "config.json")
+	data, err := ociconfig.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ociconfig.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var listener, meta string
+	for _, f := range []struct {
+		key string
+		v   *string
+	}{{"listenerPath", &listener}, {"listenerMetadata", &meta}} {
+		if raw := cfg.Get("linux", "seccomp", f.key); raw != nil {
+			if err := json.Unmarshal(raw, f.v); err != nil {
+				return nil, fmt.Errorf("%s: linux.seccomp.%s: %w", path, f.key, err)
+			}
+		}
+	}
+	if listener == "" {
+		return nil, nil
+	}
+	m, err := complain.ParseMetadata(meta)
+	if err != nil {
+		return &generator.ComplainBundle{Mode: "unknown (not tailor's listenerMetadata)", Agent: listener,
+			Violations: "wherever the agent at " + listener + " writes them"}, nil
+	}
+	where := m.File
+	if where == "" {
+		where = m.Recording + " in the agent's store (tailor profiles show " + m.Recording + "), when the container ends"
+	}
+	return &generator.ComplainBundle{Mode: string(m.Mode), Agent: listener, Violations: where}, nil
 }
