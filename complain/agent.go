@@ -57,6 +57,10 @@ type Agent struct {
 	Peer func(uid uint32) error
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Tracer is the shared tracer, which records the capability checks of
+	// the containers the complain hook registered (default: the one in
+	// Dir, not started by the agent).
+	Tracer *profiler.Client
 
 	mu       sync.Mutex
 	sessions int
@@ -136,6 +140,9 @@ func (a *Agent) defaults() {
 	}
 	if a.Store == nil {
 		a.Store = profiles.NewStore("")
+	}
+	if a.Tracer == nil {
+		a.Tracer = &profiler.Client{Dir: a.Dir, Timeout: readTimeout}
 	}
 	a.last = a.Now()
 }
@@ -302,6 +309,14 @@ func (a *Agent) session(st *processState, m Metadata, src Source) {
 		}
 	}); err != nil {
 		rec.Lose("the agent stopped serving the container: " + err.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), capsWait)
+	caps, complete, err := DeniedCaps(ctx, a.Tracer, a.Dir, id)
+	cancel()
+	if err != nil {
+		rec.NoCaps(err.Error())
+	} else {
+		rec.SetDeniedCaps(caps, complete)
 	}
 	save(true)
 	a.Log.Printf("agent: %s; recording %s", rec.Summary(), where)

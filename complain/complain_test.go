@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/profiles"
 )
 
 // fakeSource replays notifications and records the answers.
@@ -185,5 +187,24 @@ func TestCheckpoint(t *testing.T) {
 	}
 	if len(at) != 64+6 || at[63] != 64 || at[64] != 128 || at[len(at)-1] != MaxEntries {
 		t.Errorf("checkpoints at %v: want each of the first 64, then powers of two up to %d", at, MaxEntries)
+	}
+}
+
+func TestRecordingCapabilities(t *testing.T) {
+	rec := NewRecording("web.violations", "web", "c1", ModeComplain, time.Unix(0, 0))
+	rec.NoCaps("the tracer was not recording container \"c1\"")
+	p := rec.Profile(time.Unix(1, 0), true)
+	if slices.Contains(p.Recorded, profiles.DimCapabilities) || len(p.Capabilities) != 0 || !strings.Contains(rec.Summary(), "capability checks not recorded: the tracer") {
+		t.Errorf("without the tracer's recording: recorded %v, capabilities %v, summary %s", p.Recorded, p.Capabilities, rec.Summary())
+	}
+	rec.SetDeniedCaps([]profiles.Capability{{Name: "CAP_DAC_OVERRIDE", Denied: true}}, true)
+	p = rec.Profile(time.Unix(1, 0), true)
+	if !slices.Contains(p.Recorded, profiles.DimCapabilities) || len(p.Capabilities) != 1 || p.Capabilities[0].Granted || !p.Complete ||
+		!strings.Contains(rec.Summary(), "capability checks denied: CAP_DAC_OVERRIDE") {
+		t.Errorf("with the tracer's recording: recorded %v, capabilities %+v, complete %v, summary %s", p.Recorded, p.Capabilities, p.Complete, rec.Summary())
+	}
+	rec.SetDeniedCaps(nil, false)
+	if p = rec.Profile(time.Unix(1, 0), true); p.Complete || !strings.Contains(rec.Summary(), "capability checks denied: none") {
+		t.Errorf("a lossy tracer recording: complete %v, summary %s", p.Complete, rec.Summary())
 	}
 }

@@ -49,7 +49,15 @@ type Recording struct {
 	entries                  map[entryKey]*entry
 	dropped                  uint64 // violations beyond MaxEntries
 	reasons                  []string
+	// caps are the capability checks denied (from the tracer) when
+	// capsRecorded; otherwise capsWhy says why they are not recorded.
+	caps         []profiles.Capability
+	capsRecorded bool
+	capsWhy      string
 }
+
+// NoCaps says why the recording holds no capability checks.
+func (r *Recording) NoCaps(why string) { r.capsWhy = why }
 
 // NewRecording starts the recording name of a container enforcing profile.
 func NewRecording(name, profile, container string, mode Mode, start time.Time) *Recording {
@@ -137,6 +145,10 @@ func (r *Recording) Violations() uint64 {
 func (r *Recording) Profile(end time.Time, ending bool) *profiles.Profile {
 	p := profiles.New(r.name)
 	p.Recorded = []profiles.Dimension{profiles.DimSyscalls}
+	if r.capsRecorded {
+		p.Recorded = append(p.Recorded, profiles.DimCapabilities)
+		p.Capabilities = slices.Clone(r.caps)
+	}
 	p.Source.ContainerID = r.container
 	p.Source.Start, p.Source.End = r.start, end
 	p.Loss.Events = r.dropped
@@ -202,6 +214,18 @@ func (r *Recording) Summary() string {
 	})
 	for _, l := range lines {
 		b.WriteString("\n" + l.text)
+	}
+	switch {
+	case len(r.caps) > 0:
+		var names []string
+		for _, c := range r.caps {
+			names = append(names, c.Name)
+		}
+		fmt.Fprintf(&b, "\n  capability checks denied: %s", strings.Join(names, ", "))
+	case r.capsRecorded:
+		b.WriteString("\n  capability checks denied: none")
+	case r.capsWhy != "":
+		b.WriteString("\n  capability checks not recorded: " + r.capsWhy)
 	}
 	if r.dropped > 0 {
 		fmt.Fprintf(&b, "\n  %d more calls not kept (more than %d distinct violations): the recording is incomplete", r.dropped, MaxEntries)

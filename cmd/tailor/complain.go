@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"github.com/tailor-dev/tailor/bundle"
 	"github.com/tailor-dev/tailor/complain"
 	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/hook"
 	"github.com/tailor-dev/tailor/internal/ociconfig"
 	"github.com/tailor-dev/tailor/profiler"
 	"github.com/tailor-dev/tailor/profiles"
@@ -57,18 +60,51 @@ func init() {
 				Usage: "createRuntime hook: start the agent unless it answers",
 				Flags: []cli.Flag{tracerDirFlag, &cli.StringFlag{Name: "store", Value: profiles.DefaultStoreDir, Usage: "the agent's profile store `DIR`"}},
 				Action: func(c *cli.Context) error {
-					return fail(1, runComplainHook(c.App.Reader, c.String("tracer-dir"), c.String("store")))
+					return fail(1, runComplainHook(c.Context, c.App.Reader, c.App.ErrWriter, c.String("tracer-dir"), c.String("store")))
 				},
 			},
 		},
 	})
 }
 
-func runComplainHook(stdin io.Reader, dir, store string) error {
-	// The runtime writes the OCI state: nothing in it is needed, but it
-	// must be read for the runtime not to block.
-	io.Copy(io.Discard, io.LimitReader(stdin, 1<<20))
-	return ensureAgent(dir, store)
+// runComplainHook starts the agent unless it answers, then registers the
+// container with the shared tracer for its capability checks (seccomp
+// cannot see them): a learning run whose profile goes to the agent's
+// private directory, where the agent takes the denied checks from. A
+// container whose checks cannot be recorded still runs: its recording
+// says why they are missing.
+func runComplainHook(ctx context.Context, stdin io.Reader, stderr io.Writer, dir, store string) error {
+	data, err := profiles.ReadDocument("OCI state on stdin", stdin)
+	if err != nil {
+		return fmt.Errorf("complain hook: read OCI state: %w", err)
+	}
+	if err := ensureAgent(dir, store); err != nil {
+		return err
+	}
+	if err := registerCaps(ctx, data, dir); err != nil {
+		fmt.Fprintf(stderr, "tailor: complain mode: denied capability checks will not be recorded: %v\n", err)
+	}
+	return nil
+}
+
+// registerCaps registers the container of the OCI state with the tracer,
+// its profile going to complain.CapsPath. The state's annotations are
+// dropped: only this learning run is asked for, whatever the bundle says.
+func registerCaps(ctx context.Context, data []byte, dir string) error {
+	var st specs.State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("read OCI state: %w", err)
+	}
+	path, err := complain.CapsPath(dir, st.ID)
+	if err != nil {
+		return err
+	}
+	st.Annotations = nil
+	clean, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return hook.Run(ctx, bytes.NewReader(clean), hook.Options{Output: path, Tracer: tracerClient(dir, hook.DefaultTracerTimeout)})
 }
 
 // ensureAgent starts the seccomp agent unless it answers. crun connects
@@ -164,7 +200,7 @@ func complainSetup(s complainSpec) (*bundle.ComplainOptions, error) {
 	return &bundle.ComplainOptions{
 		ComplainOptions: generator.ComplainOptions{ListenerPath: filepath.Join(s.tracerDir, complain.SocketName), Metadata: meta},
 		Hook: specs.Hook{Path: selfExe(), Args: []string{"tailor", "complain", "hook", "--tracer-dir", s.tracerDir, "--store", s.store},
-			Timeout: intPtr(int(complainHookTimeout/time.Second) + 5)},
+			Timeout: intPtr(int((complainHookTimeout+hook.DefaultTracerTimeout)/time.Second) + 5)},
 	}, nil
 }
 
