@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -107,6 +108,17 @@ func (a *Agent) journal(id, where string) func() {
 // fails their notified syscalls with ENOSYS), and their recordings hold
 // what it saw, marked incomplete.
 func (a *Agent) reportOrphans() {
+	// The tracer's recordings left for an agent that died: no agent will
+	// read them (one the tracer writes later is removed by the next
+	// agent to start).
+	if root, err := os.OpenRoot(filepath.Join(a.Dir, capsDir)); err == nil {
+		if entries, err := fs.ReadDir(root.FS(), "."); err == nil {
+			for _, e := range entries {
+				root.Remove(e.Name())
+			}
+		}
+		root.Close()
+	}
 	dir := filepath.Join(a.Dir, sessionsDir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
