@@ -401,3 +401,45 @@ func TestComplainStorm(t *testing.T) {
 		})
 	}
 }
+
+// TestComplainPodman: podman 4.3 passes the listenerPath of a seccomp JSON
+// (--security-opt seccomp=FILE) to runc and crun, so tailor generate
+// --format seccomp --complain rolls a profile out under podman: mkdir and
+// chmod succeed and are recorded. What podman's own set-up adds beyond the
+// learned (runc bundle) profile is let through and recorded too, so the
+// recording is checked to hold the two, not only them.
+func TestComplainPodman(t *testing.T) {
+	requireRoot(t)
+	tailor := tailorBin(t)
+	image := busyboxRootfs(t)
+	profile := filepath.Join(t.TempDir(), "cm.json")
+	learnB := newBundle(t, image, []string{"/bin/sh", "-c", complainBase})
+	if res := run(t, nil, tailor, "learn", "--bundle", learnB.Dir, "--runtime", runtimeBin(t, "runc"), "-o", profile); res.ExitCode != 0 {
+		t.Fatalf("tailor learn:\n%s", res)
+	}
+	pm := newPodman(t)
+	for _, rt := range runtimes {
+		t.Run(rt, func(t *testing.T) {
+			runtimeBin(t, rt)
+			t.Cleanup(func() { stopAgent(t) })
+			out := filepath.Join(t.TempDir(), "cm.violations.json")
+			file := filepath.Join(t.TempDir(), "cm.seccomp.json")
+			res := run(t, nil, tailor, "generate", "--format", "seccomp", "--complain", "--violations", out, "-o", file, profile)
+			if res.ExitCode != 0 || !strings.Contains(res.Stderr, "not a security boundary") {
+				t.Fatalf("tailor generate --format seccomp --complain:\n%s", res)
+			}
+			res = pm.run(t, rt, []string{"--security-opt", "seccomp=" + file}, "/bin/sh", "-c", complainExtra)
+			if res.ExitCode != 0 || !strings.Contains(res.Stdout, "mkdir=0") || !strings.Contains(res.Stdout, "chmod=0") {
+				t.Fatalf("podman (%s) in complain mode: mkdir and chmod did not succeed:\n%s", rt, res)
+			}
+			p := waitFinalRecording(t, out)
+			names := syscallNames(p)
+			for _, want := range []string{"mkdir", "chmod"} {
+				if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, want) || strings.HasPrefix(n, "f"+want) }) {
+					t.Errorf("the recording holds %v: no %s", names, want)
+				}
+			}
+			t.Logf("podman (%s): recorded %v", rt, names)
+		})
+	}
+}

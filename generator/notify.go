@@ -9,6 +9,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
+
+	"github.com/tailor-dev/tailor/profiles"
 )
 
 // maxNotifyRules bounds the rules that send one syscall's argument values
@@ -241,4 +243,40 @@ func maskedComplement(values []uint64, full uint64) [][2]uint64 {
 	}
 	walk(values, 0, 0, 0)
 	return out
+}
+
+// ComplainSeccomp is the seccomp JSON of p in complain mode for an engine
+// that takes a whole filter file (podman's --security-opt seccomp=FILE,
+// which replaces the engine's default): p's filter within Docker's default
+// (DockerDefaultSeccomp, which podman's default derives from), with what
+// it refuses and Docker's default allows handed to the agent (Complain).
+// What Docker's default refuses stays refused, so the file is never wider
+// than the default it replaces in that respect.
+func ComplainSeccomp(p *profiles.Profile, sopts SeccompOptions, copts ComplainOptions) ([]byte, []Note, error) {
+	s, notes, err := Seccomp(p, sopts)
+	if err != nil {
+		return nil, nil, err
+	}
+	engine := DockerDefaultSeccomp()
+	in, err := IntersectFilters(s, engine)
+	if err != nil {
+		return nil, nil, err
+	}
+	notes = append(notes, in.Notes...)
+	if len(in.Refused) > 0 {
+		notes = append(notes, Note{Text: "Docker's default filter refuses " + strings.Join(in.Refused, ", ") +
+			", which the profile allows: refused here too"})
+	}
+	c, cnotes, err := Complain(in.Filter, engine, copts)
+	if err != nil {
+		return nil, nil, err
+	}
+	notes = append(notes, cnotes...)
+	f, err := Compile(c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("validate generated filter: %w", err)
+	}
+	f.Release()
+	out, err := MarshalSeccomp(c)
+	return out, notes, err
 }

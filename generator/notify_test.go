@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -164,5 +165,41 @@ func TestMaskedComplement(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestComplainSeccompWithinDockerDefault: the JSON for podman notifies
+// what the profile lacks and Docker's default allows; what Docker's
+// default refuses stays refused, even when the profile allows it.
+func TestComplainSeccompWithinDockerDefault(t *testing.T) {
+	p := profileOf("c", abiCalls(profiles.ABIX8664, base, plain("init_module")))
+	out, notes, err := ComplainSeccomp(p, SeccompOptions{}, ComplainOptions{ListenerPath: "/run/tailor/notify.sock", Metadata: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *specs.LinuxSeccomp
+	if err := json.Unmarshal(out, &f); err != nil {
+		t.Fatalf("the generated JSON does not parse: %v\n%s", err, out)
+	}
+	if f.ListenerPath != "/run/tailor/notify.sock" || f.ListenerMetadata != "m" {
+		t.Fatalf("listener not set: %q %q", f.ListenerPath, f.ListenerMetadata)
+	}
+	vm := newFilterVM(t, f)
+	for _, c := range []struct {
+		name string
+		nr   int
+		want string
+	}{
+		{"read", unix.SYS_READ, "allow"},
+		{"mkdir", unix.SYS_MKDIR, "notify"},
+		{"init_module, allowed by the profile, refused by Docker's default", unix.SYS_INIT_MODULE, "errno 1"},
+		{"kexec_load, refused by both", unix.SYS_KEXEC_LOAD, "errno 1"},
+	} {
+		if got := verdict(vm.run(t, auditArchX8664, c.nr)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+	if !slices.ContainsFunc(notes, func(n Note) bool { return strings.Contains(n.Text, "init_module") }) {
+		t.Errorf("no note says Docker's default refuses init_module: %v", notes)
 	}
 }

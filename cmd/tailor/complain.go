@@ -278,3 +278,40 @@ func complainBundle(dir string) (*generator.ComplainBundle, error) {
 	}
 	return &generator.ComplainBundle{Mode: string(m.Mode), Agent: listener, Violations: where}, nil
 }
+
+// complainGenerate is tailor generate --format seccomp --complain: the
+// seccomp JSON podman takes with --security-opt seccomp=FILE, whose
+// listenerPath podman 4.3 passes to runc and crun.
+type complainGenerate struct {
+	opts             *bundle.ComplainOptions
+	tracerDir, store string
+}
+
+func complainGenerateOptions(c *cli.Context, path string, p *profiles.Profile, format generator.Format,
+	sopts generator.SeccompOptions) (*complainGenerate, error) {
+	o, err := complainOptions(c, path, p, sopts.DefaultAction)
+	if err != nil || o == nil {
+		return nil, err
+	}
+	if format != generator.FormatSeccomp {
+		return nil, fmt.Errorf("--complain applies to --format %s only, not %s", generator.FormatSeccomp, format)
+	}
+	return &complainGenerate{opts: o, tracerDir: c.String("tracer-dir"), store: c.String("store")}, nil
+}
+
+// generate writes the complain-mode JSON and starts the agent, which the
+// runtime connects to when the container starts (it exits after
+// complain.DefaultIdle with no container: run tailor complain agent
+// --idle 0 as a service for later runs).
+func (g *complainGenerate) generate(p *profiles.Profile, opts generator.Options) ([]byte, []generator.Note, error) {
+	out, notes, err := generator.ComplainSeccomp(p, opts.Seccomp, g.opts.ComplainOptions)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ensureAgent(g.tracerDir, g.store); err != nil {
+		return nil, nil, err
+	}
+	notes = append(notes, generator.Note{Text: "for podman: --security-opt seccomp=FILE; the filter replaces podman's " +
+		"default and stays within Docker's; denied capability checks are not recorded (no hook runs); docs/complain.md"})
+	return out, notes, nil
+}
