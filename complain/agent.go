@@ -279,7 +279,7 @@ func closeFiles(files []*os.File) {
 // writes its recording.
 func (a *Agent) session(st *processState, m Metadata, src Source) {
 	id := st.State.ID
-	out, where, err := a.output(m)
+	out, where, err := a.output(m, id)
 	if err != nil {
 		a.Log.Printf("agent: container %q: its recording cannot be written: %v (violations are still answered, and logged at the end)", id, err)
 	}
@@ -291,15 +291,18 @@ func (a *Agent) session(st *processState, m Metadata, src Source) {
 		name = strings.TrimSuffix(filepath.Base(m.File), ".json")
 	}
 	rec := NewRecording(name, m.Profile, id, m.Mode, a.Now())
-	journal := a.journal(id, where)
+	journal := a.journal(id, where, m.Recording)
 	defer journal()
 	a.Log.Printf("agent: container %q enforcing %s in %s mode: recording to %s", id, m.Profile, m.Mode, where)
 	save := func(ending bool) {
 		if out == nil {
 			return
 		}
-		if err := out.save(rec.Profile(a.Now(), ending)); err != nil {
+		at, err := out.save(rec.Profile(a.Now(), ending), ending)
+		if err != nil {
 			a.Log.Printf("agent: container %q: write %s: %v", id, where, err)
+		} else if ending {
+			where = at
 		}
 	}
 	save(false)

@@ -14,22 +14,41 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tailor-dev/tailor/internal/bounded"
+	"github.com/tailor-dev/tailor/profiler"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
 // ErrUnsafeOutput refuses a recording file the agent may not write.
 var ErrUnsafeOutput = errors.New("unsafe recording path")
 
+// partialDir holds the partial recordings of the containers being served
+// whose recording goes to the agent's store.
+const partialDir = "notify.partial"
+
 // output is where one container's recording is saved.
 type output struct {
-	store *profiles.Store
+	store *profiles.Store // where save writes
 	name  string
-	root  *os.Root // nil for the agent's own store
+	root  *os.Root // the handle store writes through (nil: none of ours)
+	// record, for a recording in the agent's store, adds the final
+	// recording there as a recording of its own (profiles.Store.Record),
+	// so that two containers of one profile never overwrite each other;
+	// until then save writes a partial one in partialDir.
+	record func(p *profiles.Profile) (string, error)
 }
 
-func (o *output) save(p *profiles.Profile) error {
+// save writes p (the final recording when ending) and returns where.
+func (o *output) save(p *profiles.Profile, ending bool) (string, error) {
+	if ending && o.record != nil {
+		where, err := o.record(p)
+		if err == nil {
+			o.store.Remove(o.name)
+		}
+		return where, err
+	}
 	p.Name = o.name
-	return o.store.Save(p)
+	where, _ := o.store.Path(o.name)
+	return where, o.store.Save(p)
 }
 
 func (o *output) close() {
@@ -43,13 +62,22 @@ func (o *output) close() {
 // symbolic link and must be root's and writable by no one else (a
 // config.json may name any path; the agent writes only where root alone
 // could have put it). Every later write goes through that handle.
-func (a *Agent) output(m Metadata) (*output, string, error) {
+func (a *Agent) output(m Metadata, id string) (*output, string, error) {
 	if m.Recording != "" {
-		where, err := a.Store.Path(m.Recording)
-		if err != nil {
-			return nil, m.Recording, err
+		where := fmt.Sprintf("a recording of %s in %s (tailor profiles recordings %s)", m.Recording, a.Store.Dir, m.Recording)
+		if err := a.Store.CanRecord("", m.Recording); err != nil {
+			return nil, where, err
 		}
-		return &output{store: a.Store, name: m.Recording}, where, nil
+		dir := filepath.Join(a.Dir, partialDir)
+		if err := profiler.CheckDir(dir); err != nil {
+			return nil, where, err
+		}
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, where, err
+		}
+		record := func(p *profiles.Profile) (string, error) { return a.Store.Record("", m.Recording, id, p) }
+		return &output{store: profiles.StoreIn(root, dir), name: journalName(id), root: root, record: record}, where, nil
 	}
 	dir, base := filepath.Split(m.File)
 	fd, err := unix.Openat2(unix.AT_FDCWD, filepath.Clean(dir), &unix.OpenHow{
@@ -85,8 +113,9 @@ func journalName(id string) string {
 }
 
 // journal notes that the container id is being served, with where its
-// recording goes, and returns how to remove the note.
-func (a *Agent) journal(id, where string) func() {
+// recording goes (and the name of its recording in the agent's store, if
+// it goes there), and returns how to remove the note.
+func (a *Agent) journal(id, where, recording string) func() {
 	dir := filepath.Join(a.Dir, sessionsDir)
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		a.Log.Printf("agent: %v: a restarted agent will not be able to report container %q", err, id)
@@ -98,7 +127,7 @@ func (a *Agent) journal(id, where string) func() {
 		a.Log.Printf("agent: %v: a restarted agent will not be able to report container %q", err, id)
 		return func() {}
 	}
-	fmt.Fprintf(f, "%s\n%s\n", id, where)
+	fmt.Fprintf(f, "%s\n%s\n%s\n", id, where, recording)
 	f.Close()
 	return func() { os.Remove(path) }
 }
@@ -132,10 +161,39 @@ func (a *Agent) reportOrphans() {
 		}
 		data, _ := bounded.ReadRegular(f, 8192)
 		f.Close()
-		id, where, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
+		lines := strings.SplitN(strings.TrimRight(string(data), "\n"), "\n", 3)
+		for len(lines) < 3 {
+			lines = append(lines, "")
+		}
+		id, where := lines[0], lines[1]
+		if lines[2] != "" {
+			where = a.recordPartial(id, lines[2])
+		}
 		a.Log.Printf("agent: container %q was in complain mode when the previous agent stopped: its notify fd is gone, "+
 			"so no agent can serve it again and its notified syscalls fail with ENOSYS; its partial recording, %s, "+
 			"is marked incomplete. Restart the container to record again", id, where)
 		os.Remove(path)
 	}
+}
+
+// recordPartial adds the partial recording a dead agent left for
+// container id to the store, as a recording of name (it is marked
+// incomplete), and says where it went.
+func (a *Agent) recordPartial(id, name string) string {
+	root, err := os.OpenRoot(filepath.Join(a.Dir, partialDir))
+	if err != nil {
+		return fmt.Sprintf("none (%v)", err)
+	}
+	defer root.Close()
+	partial := profiles.StoreIn(root, filepath.Join(a.Dir, partialDir))
+	p, err := partial.Load(journalName(id))
+	if err != nil {
+		return fmt.Sprintf("none (%v)", err)
+	}
+	where, err := a.Store.Record("", name, id, p)
+	if err != nil {
+		return fmt.Sprintf("not recorded (%v)", err)
+	}
+	partial.Remove(journalName(id))
+	return where
 }

@@ -233,7 +233,7 @@ func complainNotice(w io.Writer, o *bundle.ComplainOptions) {
 	}
 	where := m.File
 	if where == "" {
-		where = m.Recording + " in the agent's store (tailor profiles show " + m.Recording + ")"
+		where = recordingsOf(m)
 	}
 	fmt.Fprintf(w, "complain mode (%s): NOT a security boundary; what the profile lacks goes to the seccomp agent at %s "+
 		"and is recorded in %s when the container ends; if the agent is gone, those syscalls fail with ENOSYS\n",
@@ -274,7 +274,7 @@ func complainBundle(dir string) (*generator.ComplainBundle, error) {
 	}
 	where := m.File
 	if where == "" {
-		where = m.Recording + " in the agent's store (tailor profiles show " + m.Recording + "), when the container ends"
+		where = recordingsOf(m) + ", when the container ends"
 	}
 	return &generator.ComplainBundle{Mode: string(m.Mode), Agent: listener, Violations: where}, nil
 }
@@ -314,4 +314,11 @@ func (g *complainGenerate) generate(p *profiles.Profile, opts generator.Options)
 	notes = append(notes, generator.Note{Text: "for podman: --security-opt seccomp=FILE; the filter replaces podman's " +
 		"default and stays within Docker's; denied capability checks are not recorded (no hook runs); docs/complain.md"})
 	return out, notes, nil
+}
+
+// recordingsOf says where the recordings of a bundle writing to the
+// agent's store go, and how to use them.
+func recordingsOf(m complain.Metadata) string {
+	return fmt.Sprintf("a recording of %s per container in the agent's store (tailor profiles recordings %s; "+
+		"tailor profiles promote --as %s %s)", m.Recording, m.Recording, m.Profile, m.Recording)
 }

@@ -27,7 +27,7 @@ func TestReportComplainBundle(t *testing.T) {
 		want     []string
 	}{
 		{"enforced", nil, nil},
-		{"complain", &complainSpec{profile: "web"}, []string{"mode         complain", "web.violations in the agent's store"}},
+		{"complain", &complainSpec{profile: "web"}, []string{"mode         complain", "a recording of web.violations per container", "tailor profiles promote --as web web.violations"}},
 		{"report to a file", &complainSpec{profile: "web", report: true, file: "/root/rollout/web.violations.json"},
 			[]string{"mode         report", "/root/rollout/web.violations.json"}},
 	}
