@@ -1,12 +1,15 @@
 package complain
 
 import (
+	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -111,5 +114,29 @@ func TestOrphanRecorded(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `container "c1" was in complain mode`) || !strings.Contains(logs.String(), path) {
 		t.Errorf("the log does not report c1 and where its recording went:\n%s", logs)
+	}
+}
+
+// TestEnsureNamesAWrongAnswer: a socket that answers something else than
+// the agent's pong is named as such, not as an error of nil.
+func TestEnsureNamesAWrongAnswer(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("unix", filepath.Join(dir, SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.ReadFull(c, make([]byte, len(ping)))
+		c.Write([]byte("something else"))
+	}()
+	err = Ensure(dir, nil, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), `answered "something el"`) || strings.Contains(err.Error(), "nil") {
+		t.Fatalf("Ensure = %v, want an error naming the wrong answer", err)
 	}
 }

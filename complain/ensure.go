@@ -59,8 +59,11 @@ func pingAgent(dir string, deadline time.Time) error {
 		return fmt.Errorf("ping the seccomp agent: %w", err)
 	}
 	got := make([]byte, len(pong))
-	if _, err := io.ReadFull(conn, got); err != nil || !bytes.Equal(got, pong) {
-		return fmt.Errorf("the seccomp agent at %s did not answer: %v", sock, err)
+	if _, err := io.ReadFull(conn, got); err != nil {
+		return fmt.Errorf("the seccomp agent at %s did not answer: %w", sock, err)
+	}
+	if !bytes.Equal(got, pong) {
+		return fmt.Errorf("%s answered %q, not the seccomp agent's %q: is another program listening there?", sock, got, pong)
 	}
 	return nil
 }
