@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -337,19 +336,7 @@ var stormOnce once[string]
 // stormBinary builds testdata/storm.c once per run (static, with pthreads).
 func stormBinary(t testing.TB) string {
 	t.Helper()
-	requireCommand(t, "gcc")
-	return stormOnce.get(t, func() (string, error) {
-		out := filepath.Join(runDir, "bin", "tailor-storm")
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return "", err
-		}
-		src := filepath.Join(repoRoot(), "e2e", "testdata", "storm.c")
-		cmd := exec.Command("gcc", "-static", "-pthread", "-O2", "-o", out, src)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("gcc -static -pthread %s: %w\n%s", src, err, msg)
-		}
-		return out, nil
-	})
+	return gccOnce(t, &stormOnce, "tailor-storm", "storm.c", "", "-static", "-pthread", "-O2")
 }
 
 // TestComplainStorm: the storm program's threads are learned without the

@@ -272,11 +272,6 @@ func ComplainSeccomp(p *profiles.Profile, sopts SeccompOptions, copts ComplainOp
 		return nil, nil, err
 	}
 	notes = append(notes, cnotes...)
-	f, err := Compile(c)
-	if err != nil {
-		return nil, nil, fmt.Errorf("validate generated filter: %w", err)
-	}
-	f.Release()
-	out, err := MarshalSeccomp(c)
+	out, err := marshalCompiled(c)
 	return out, notes, err
 }
