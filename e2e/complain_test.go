@@ -198,8 +198,10 @@ func (r *complainRecording) wantExactly(t *testing.T, prefixes ...string) {
 
 // agentPid returns the pid of the agent serving the shared directory (from
 // its socket's peer credentials), 0 when none answers.
-func agentPid(t testing.TB) int {
-	conn, err := net.Dial("unix", filepath.Join(profiler.DefaultDir, complain.SocketName))
+func agentPid(t testing.TB) int { return agentPidIn(profiler.DefaultDir) }
+
+func agentPidIn(dir string) int {
+	conn, err := net.Dial("unix", filepath.Join(dir, complain.SocketName))
 	if err != nil {
 		return 0
 	}
@@ -217,8 +219,10 @@ func agentPid(t testing.TB) int {
 }
 
 // stopAgent stops the agent the test's hooks started, by its pid.
-func stopAgent(t testing.TB) {
-	pid := agentPid(t)
+func stopAgent(t testing.TB) { stopAgentIn(t, profiler.DefaultDir) }
+
+func stopAgentIn(t testing.TB, dir string) {
+	pid := agentPidIn(dir)
 	if pid == 0 {
 		return
 	}
@@ -428,5 +432,55 @@ func TestComplainPodman(t *testing.T) {
 			}
 			t.Logf("podman (%s): recorded %v", rt, names)
 		})
+	}
+}
+
+// TestComplainDocker: the rollout through the Docker runtime wrapper. A
+// container asking for complain mode (TAILOR_COMPLAIN=1 beside
+// TAILOR_PROFILE) is refused by the runtime registered without
+// --allow-complain; under the one registered with it, mkdir and chmod
+// succeed and the container's violations become a recording of
+// cm.violations; promoted into cm, both work enforced while symlink is
+// refused.
+func TestComplainDocker(t *testing.T) {
+	d := startDockerd(t)
+	t.Cleanup(func() { stopAgentIn(t, d.Tracer) })
+	learn := []string{"--runtime", "tailor", "-e", "TAILOR_LEARN=cm"}
+	if res := d.run(t, learn, "/bin/sh", "-c", complainBase); res.ExitCode != 0 || !strings.Contains(res.Stdout, "base done") {
+		t.Fatalf("learning run under docker --runtime tailor:\n%s", res)
+	}
+	promoteLearned(t, d.Store, "cm", d.Tracer)
+	rollout := []string{"-e", "TAILOR_PROFILE=cm", "-e", "TAILOR_COMPLAIN=1"}
+	res := d.run(t, append([]string{"--runtime", "tailor"}, rollout...), "/bin/sh", "-c", "echo started")
+	if res.ExitCode == 0 || strings.Contains(res.Stdout, "started") || !strings.Contains(res.Stderr, "--allow-complain") {
+		t.Fatalf("an image's TAILOR_COMPLAIN turned complain mode on without --allow-complain:\n%s", res)
+	}
+	res = d.run(t, append([]string{"--runtime", "tailor-complain"}, rollout...), "/bin/sh", "-c", complainExtra)
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "mkdir=0") || !strings.Contains(res.Stdout, "chmod=0") {
+		t.Fatalf("docker --runtime tailor-complain: mkdir and chmod did not succeed:\n%s", res)
+	}
+	waitRecording(t, d.Store, "cm.violations", d.Tracer)
+	recs, err := profiles.NewStore(d.Store).Recordings("", "cm.violations")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("recordings of cm.violations: %v, %v", recs, err)
+	}
+	p, err := profiles.Load(filepath.Join(d.Store, "recordings", "host", "cm.violations", recs[0].Name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := syscallNames(p)
+	for _, want := range []string{"mkdir", "chmod"} {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, want) || strings.HasPrefix(n, "f"+want) }) {
+			t.Fatalf("the recording holds %v: no %s", names, want)
+		}
+	}
+	t.Logf("docker: recorded %v, capabilities %+v", names, p.Capabilities)
+	if res := run(t, nil, tailorBin(t), "profiles", "promote", "--store", d.Store, "--as", "cm", "cm.violations"); res.ExitCode != 0 {
+		t.Fatalf("tailor profiles promote --as cm cm.violations:\n%s", res)
+	}
+	res = d.run(t, []string{"--runtime", "tailor", "-e", "TAILOR_PROFILE=cm"}, "/bin/sh", "-c", complainThird)
+	if !strings.Contains(res.Stdout, "mkdir=0") || !strings.Contains(res.Stdout, "chmod=0") || !strings.Contains(res.Stdout, "ln=1") ||
+		!strings.Contains(res.Stderr, "Operation not permitted") {
+		t.Fatalf("cm extended with its violations, enforced: want mkdir and chmod to work and symlink refused with EPERM:\n%s", res)
 	}
 }
