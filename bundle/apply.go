@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -38,6 +39,17 @@ type ApplyOptions struct {
 	// Landlock, when set, also enforces the profile's Landlock ruleset
 	// through the helper (see setLandlock).
 	Landlock *LandlockOptions
+	// Complain, when set, turns the filter written into a complain-mode
+	// filter (generator.Complain) and adds Complain.Hook to the
+	// createRuntime hooks (once): see package complain.
+	Complain *ComplainOptions
+}
+
+// ComplainOptions are ApplyOptions for complain mode.
+type ComplainOptions struct {
+	generator.ComplainOptions
+	// Hook starts the seccomp agent before the runtime connects to it.
+	Hook specs.Hook
 }
 
 // ApplyProfile returns config (an OCI config.json) with linux.seccomp and
@@ -64,6 +76,11 @@ type engineFilter struct {
 func enforce(config []byte, engine *engineFilter, p *profiles.Profile, opts ApplyOptions) ([]byte, []generator.Note, error) {
 	if p == nil {
 		return nil, nil, errors.New("apply: no profile")
+	}
+	if opts.Landlock != nil && opts.Complain != nil {
+		return nil, nil, errors.New("apply: Landlock and complain mode cannot be combined: the Landlock helper loads " +
+			"the enforcing seccomp filter itself, which would refuse what complain mode lets through; " +
+			"roll the profile out in complain mode first, then enforce it with Landlock")
 	}
 	if err := p.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("apply: %w", err)
@@ -106,6 +123,16 @@ func enforce(config []byte, engine *engineFilter, p *profiles.Profile, opts Appl
 		notes = append(notes, in.Notes...)
 	}
 	notes = append(notes, capNotes...)
+	if opts.Complain != nil {
+		var cNotes []generator.Note
+		if seccomp, cNotes, err = generator.Complain(seccomp, engine.filter, opts.Complain.ComplainOptions); err != nil {
+			return nil, nil, fmt.Errorf("apply: %w", err)
+		}
+		notes = append(notes, cNotes...)
+		if err := addHookOnce(cfg, opts.Complain.Hook); err != nil {
+			return nil, nil, fmt.Errorf("apply: %w", err)
+		}
+	}
 	f, err := generator.Compile(seccomp)
 	if err != nil {
 		return nil, nil, fmt.Errorf("apply: validate generated filter: %w", err)
@@ -273,4 +300,21 @@ func keepBackup(path string, data []byte, perm fs.FileMode) error {
 		return fmt.Errorf("backup %s: %w", path, err)
 	}
 	return nil
+}
+
+// addHookOnce appends hook to the createRuntime hooks unless an equal one
+// is there (applying again must not run it twice).
+func addHookOnce(cfg *ociconfig.Config, hook specs.Hook) error {
+	if raw := cfg.Get("hooks", "createRuntime"); raw != nil {
+		var hooks []specs.Hook
+		if err := json.Unmarshal(raw, &hooks); err != nil {
+			return fmt.Errorf("%w: hooks.createRuntime: %w", ErrBadConfig, err)
+		}
+		for _, h := range hooks {
+			if h.Path == hook.Path && slices.Equal(h.Args, hook.Args) {
+				return nil
+			}
+		}
+	}
+	return cfg.Append(hook, "hooks", "createRuntime")
 }

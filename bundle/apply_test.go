@@ -222,6 +222,17 @@ func TestApplyProfileRefuses(t *testing.T) {
 	}
 }
 
+func TestApplyRefusesLandlockWithComplain(t *testing.T) {
+	both := ApplyOptions{Landlock: &LandlockOptions{Dir: t.TempDir()}, Complain: &ComplainOptions{}}
+	out, _, err := ApplyProfile([]byte(`{"ociVersion":"1.0.2","process":{"args":["/bin/true"]},"root":{"path":"rootfs"}}`), applyProfile(t), both)
+	if err == nil {
+		t.Fatalf("Landlock with complain mode accepted, wrote:\n%s", out)
+	}
+	if !strings.Contains(err.Error(), "cannot be combined") {
+		t.Errorf("error %v does not say the two cannot be combined", err)
+	}
+}
+
 func TestApplyKeepsNoNewPrivileges(t *testing.T) {
 	for _, nnp := range []string{"true", "false", ""} {
 		config := `{"process":{"args":["sh"]` + map[bool]string{true: `,"noNewPrivileges":` + nnp, false: ""}[nnp != ""] + `}}`

@@ -49,19 +49,7 @@ var probeOnce once[string]
 // write and exit_group besides the syscall it probes.
 func probeBinary(t testing.TB) string {
 	t.Helper()
-	requireCommand(t, "gcc")
-	return probeOnce.get(t, func() (string, error) {
-		out := filepath.Join(runDir, "bin", "tailor-probe")
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return "", err
-		}
-		src := filepath.Join(repoRoot(), "e2e", "testdata", "probe.c")
-		cmd := exec.Command("gcc", "-static", "-nostdlib", "-ffreestanding", "-fno-stack-protector", "-O2", "-o", out, src)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("gcc -static -nostdlib %s: %w\n%s", src, err, msg)
-		}
-		return out, nil
-	})
+	return gccOnce(t, &probeOnce, "tailor-probe", "probe.c", "", "-static", "-nostdlib", "-ffreestanding", "-fno-stack-protector", "-O2")
 }
 
 // enforceWorkloads are the workloads enforcement is proven on. All run with

@@ -65,6 +65,12 @@ func startDockerd(t *testing.T) *dockerd {
 				"path":        bin,
 				"runtimeArgs": []string{"runtime", "--runtime", "runc", "--store", d.Store, "--tracer-dir", d.Tracer, "--"},
 			},
+			// For rollouts: complain mode allowed (TestComplainDocker).
+			"tailor-complain": map[string]any{
+				"path": bin,
+				"runtimeArgs": []string{"runtime", "--runtime", "runc", "--store", d.Store, "--tracer-dir", d.Tracer,
+					"--allow-complain", "--"},
+			},
 		},
 		// dockerd 20.10 otherwise writes /etc/docker/key.json.
 		"deprecated-key-path": filepath.Join(dir, "key.json"),

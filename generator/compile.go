@@ -150,6 +150,8 @@ func scmpAction(a specs.LinuxSeccompAction, errnoRet *uint) (libseccomp.ScmpActi
 		return libseccomp.ActAllow, nil
 	case specs.ActLog:
 		return libseccomp.ActLog, nil
+	case specs.ActNotify:
+		return libseccomp.ActNotify, nil
 	case specs.ActErrno, specs.ActTrace:
 		ret := uint(unix.EPERM)
 		if errnoRet != nil {

@@ -1,6 +1,8 @@
 package generator
 
 import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/tailor-dev/tailor/internal/enum"
 
 	"fmt"
@@ -53,6 +55,17 @@ type Options struct {
 	NoAppArmor bool
 }
 
+// marshalCompiled compiles s with libseccomp, so that nothing a runtime
+// would refuse is written, and returns its JSON.
+func marshalCompiled(s *specs.LinuxSeccomp) ([]byte, error) {
+	f, err := Compile(s)
+	if err != nil {
+		return nil, fmt.Errorf("validate generated filter: %w", err)
+	}
+	f.Release()
+	return MarshalSeccomp(s)
+}
+
 // Generate renders p in opts.Format. The bytes are stable for a given
 // profile and options; notes explain choices the user should know about.
 // A seccomp filter is compiled with libseccomp before it is returned, so
@@ -64,12 +77,7 @@ func Generate(p *profiles.Profile, opts Options) ([]byte, []Note, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		f, err := Compile(s)
-		if err != nil {
-			return nil, nil, fmt.Errorf("validate generated filter: %w", err)
-		}
-		f.Release()
-		out, err := MarshalSeccomp(s)
+		out, err := marshalCompiled(s)
 		return out, notes, err
 	case FormatCapabilities:
 		c, notes, err := Capabilities(p)

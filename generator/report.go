@@ -43,6 +43,8 @@ type Report struct {
 	// Engine is what the filter keeps within an engine's own filter, when
 	// the report was asked for one (see Within).
 	Engine *EngineSide `json:"engine,omitempty"`
+	// Complain is set for a bundle in complain mode (see InComplainMode).
+	Complain *ComplainBundle `json:"complain,omitempty"`
 	// Touch is what the container touches (files, programs, network).
 	Touch *TouchReport `json:"touch"`
 
@@ -324,6 +326,7 @@ func (r *Report) WriteText(w io.Writer, bold bool) error {
 		}
 		b.WriteString(line + "\n\n")
 	}
+	r.Complain.writeText(&b, bold)
 	name := r.Name
 	if name == "" {
 		name = "(unnamed)"

@@ -87,6 +87,8 @@ func verdict(r uint32) string {
 		return "kill-thread"
 	case unix.SECCOMP_RET_LOG:
 		return "log"
+	case unix.SECCOMP_RET_USER_NOTIF:
+		return "notify"
 	case unix.SECCOMP_RET_TRAP:
 		return "trap"
 	}

@@ -167,6 +167,10 @@ func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
 // detached tracer: its own session, stdio on the log file in dir, so that
 // the runtime waiting on the hook's pipes is not held by it.
 func StartCommand(dir, exe string, args ...string) func() error {
+	return startCommand(dir, logName, exe, args...)
+}
+
+func startCommand(dir, logName, exe string, args ...string) func() error {
 	return func() error {
 		if err := checkDir(dir); err != nil {
 			return err

@@ -194,6 +194,7 @@ func mergeSeen(a, b Seen) Seen {
 		out = b
 	}
 	out.Recordings = a.Recordings + b.Recordings
+	out.Count = a.Count + b.Count
 	return out
 }
 

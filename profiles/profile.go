@@ -136,6 +136,12 @@ type Seen struct {
 	Comm       string `json:"comm,omitempty"`
 	Exe        string `json:"exe,omitempty"`
 	Recordings int    `json:"recordings"`
+	// Pid and Count are kept by complain mode's violation recordings
+	// (package complain): the first task refused (in the agent's pid
+	// namespace) and how many times the item was refused. Learning
+	// leaves them zero; merge keeps the first provenance and sums counts.
+	Pid   int    `json:"pid,omitempty"`
+	Count uint64 `json:"count,omitempty"`
 }
 
 // New returns an empty, complete profile.

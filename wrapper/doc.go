@@ -9,6 +9,9 @@
 //     TAILOR_PROFILE (or dev.tailor.profile) applies the stored profile,
 //     never granting a capability the engine did not; a missing, invalid
 //     or incomplete profile refuses the container (wrapper.go).
+//     TAILOR_COMPLAIN=1|report beside it rolls the profile out in complain
+//     mode, only when the operator allowed it (Options.Complain): an
+//     image's environment alone cannot loosen enforcement (complain.go).
 //   - exec into a container that enforces a profile: the process file's
 //     capabilities are narrowed to the container's, and a --cap it does not
 //     hold is refused (exec.go).

@@ -75,6 +75,11 @@ type Options struct {
 	// exec asks it for the container's state.
 	Output func(path string, argv []string, env []string) ([]byte, error)
 	Env    []string
+	// Complain, when set, honours EnvComplain beside EnvProfile: it
+	// returns the complain options for the profile (report: refuse and
+	// record), with the seccomp agent answering. Without it a container
+	// asking for complain mode is refused (see complainFor).
+	Complain func(profile string, report bool) (*bundle.ComplainOptions, error)
 }
 
 // Run prepares the bundle when the runtime is asked to make a container
@@ -177,6 +182,9 @@ func prepareBundle(inv invocation, o Options) error {
 		return fmt.Errorf("the bundle's config: %w", err)
 	}
 	req, err := requestOf(data)
+	if err == nil {
+		o.Apply.Complain, err = o.complainFor(data, req)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

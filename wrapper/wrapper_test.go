@@ -71,7 +71,7 @@ func (f *runtimeFixture) run(args []string, apply bundle.ApplyOptions) error {
 
 func (f *runtimeFixture) runWith(args []string, o Options) error {
 	return Run(Options{
-		Runtime: f.runtime, Args: args, Store: f.store, Exe: "/usr/local/bin/tailor", Apply: o.Apply, NoLearn: o.NoLearn,
+		Runtime: f.runtime, Args: args, Store: f.store, Exe: "/usr/local/bin/tailor", Apply: o.Apply, NoLearn: o.NoLearn, Complain: o.Complain,
 		Exec: func(path string, argv, env []string) error {
 			f.execs = append(f.execs, append([]string{path}, argv...))
 			return nil

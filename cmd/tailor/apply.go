@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -15,7 +16,7 @@ func init() {
 	register(&cli.Command{
 		Name:      "apply",
 		Usage:     "enforce a profile on an OCI bundle (writes linux.seccomp and process.capabilities)",
-		UsageText: "tailor apply --bundle DIR [--default-action errno|enosys|kill|log] [--allow-incomplete] [--apparmor NAME] [--landlock [--landlock-strict]] PROFILE",
+		UsageText: "tailor apply --bundle DIR [--default-action errno|enosys|kill|log] [--allow-incomplete] [--apparmor NAME] [--landlock [--landlock-strict] | --complain [--report] [--violations FILE]] PROFILE",
 		Description: "Patches the bundle's config.json in place: linux.seccomp becomes the generated filter\n" +
 			"(intersected with the bundle's own filter, when it has one: apply never allows what that\n" +
 			"refuses, and says what the intersection removed)\n" +
@@ -29,7 +30,8 @@ func init() {
 			plainHTTPFlag(),
 			&cli.StringFlag{Name: "apparmor", Usage: "also set process.apparmorProfile to `NAME`: the AppArmor profile " +
 				"tailor generate --format apparmor wrote, loaded with apparmor_parser -r (docs/apparmor.md)"},
-		}, landlockFlags()...),
+			tracerDirFlag,
+		}, append(landlockFlags(), complainFlags()...)...),
 		Action: func(c *cli.Context) error {
 			req, err := applyRequest(c)
 			if err != nil {
@@ -42,10 +44,13 @@ func init() {
 
 // applyReq is a validated `tailor apply` invocation.
 type applyReq struct {
-	bundle  string
-	path    string
-	profile *profiles.Profile
-	opts    bundle.ApplyOptions
+	bundle string
+	// tracerDir and store are where complain mode's agent runs and keeps
+	// its recordings.
+	tracerDir, store string
+	path             string
+	profile          *profiles.Profile
+	opts             bundle.ApplyOptions
 }
 
 func applyRequest(c *cli.Context) (*applyReq, error) {
@@ -61,8 +66,15 @@ func applyRequest(c *cli.Context) (*applyReq, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &applyReq{bundle: c.String("bundle"), path: path, profile: p, opts: bundle.ApplyOptions{
-		Seccomp: opts, AllowIncomplete: c.Bool("allow-incomplete"), AppArmorProfile: c.String("apparmor"), Landlock: ll}}, nil
+	cmpl, err := complainOptions(c, path, p, opts.DefaultAction)
+	if err != nil {
+		return nil, err
+	}
+	if ll != nil && cmpl != nil {
+		return nil, errors.New("--landlock and --complain cannot be combined: roll the profile out with --complain first, then enforce it with --landlock")
+	}
+	return &applyReq{bundle: c.String("bundle"), tracerDir: c.String("tracer-dir"), store: c.String("store"), path: path, profile: p, opts: bundle.ApplyOptions{
+		Seccomp: opts, AllowIncomplete: c.Bool("allow-incomplete"), AppArmorProfile: c.String("apparmor"), Landlock: ll, Complain: cmpl}}, nil
 }
 
 func (r *applyReq) run(stdout, stderr io.Writer) error {
@@ -72,6 +84,12 @@ func (r *applyReq) run(stdout, stderr io.Writer) error {
 	}
 	for _, n := range notes {
 		fmt.Fprintf(stderr, "tailor: note: %s\n", n)
+	}
+	if r.opts.Complain != nil {
+		if err := ensureAgent(r.tracerDir, r.store); err != nil {
+			return err
+		}
+		complainNotice(stdout, r.opts.Complain)
 	}
 	config := filepath.Join(r.bundle, "config.json")
 	_, err = fmt.Fprintf(stdout, "applied %s to %s (original kept in %s)\n", r.path, config, config+bundle.BackupSuffix)

@@ -26,7 +26,7 @@ func init() {
 			"   tailor generate --format spo-seccomp web.json | kubectl apply -f -\n" +
 			"   tailor generate --format k8s --spo --container web web.json > patch.yaml\n" +
 			"   tailor generate --format apparmor -o web.apparmor web.json && apparmor_parser -r web.apparmor",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "format", Value: string(generator.Formats[0]),
 				Usage: "output format: " + joinNames(generator.Formats) + ", " + string(formatLandlock)},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
@@ -48,7 +48,8 @@ func init() {
 			// to say so to whoever expects one.
 			&cli.StringFlag{Name: "namespace", Hidden: true},
 			plainHTTPFlag(),
-		},
+			tracerDirFlag,
+		}, complainFlags()...),
 		Action: func(c *cli.Context) error {
 			req, err := generateRequest(c)
 			if err != nil {
@@ -65,6 +66,9 @@ type generateReq struct {
 	path    string
 	output  string
 	opts    generator.Options
+	// complain, with --complain, makes the seccomp JSON a complain-mode
+	// filter for podman (see generateComplain).
+	complain *complainGenerate
 }
 
 func generateRequest(c *cli.Context) (*generateReq, error) {
@@ -97,7 +101,11 @@ func generateRequest(c *cli.Context) (*generateReq, error) {
 	if opts.Name == "" {
 		opts.Name = filepath.Base(stem)
 	}
-	return &generateReq{profile: p, path: path, output: c.String("output"), opts: opts}, nil
+	cmpl, err := complainGenerateOptions(c, path, p, format, sopts)
+	if err != nil {
+		return nil, err
+	}
+	return &generateReq{profile: p, path: path, output: c.String("output"), opts: opts, complain: cmpl}, nil
 }
 
 // checkK8sFlags refuses the Kubernetes flags where they do not apply.
@@ -119,7 +127,11 @@ func checkK8sFlags(c *cli.Context, format generator.Format) error {
 }
 
 func (r *generateReq) run(stdout, stderr io.Writer) error {
-	out, notes, err := generateOutput(r.profile, r.opts)
+	generate := generateOutput
+	if r.complain != nil {
+		generate = r.complain.generate
+	}
+	out, notes, err := generate(r.profile, r.opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.path, err)
 	}

@@ -51,6 +51,8 @@ type reportReq struct {
 	// from engineFrom; engineFrom is empty without --bundle.
 	engine     *specs.LinuxSeccomp
 	engineFrom string
+	// complain is set when the bundle is in complain mode.
+	complain *generator.ComplainBundle
 }
 
 func reportRequest(c *cli.Context) (*reportReq, error) {
@@ -72,6 +74,9 @@ func reportRequest(c *cli.Context) (*reportReq, error) {
 		if req.engine, req.engineFrom, err = bundle.EngineSeccomp(dir); err != nil {
 			return nil, fmt.Errorf("--bundle: %w", err)
 		}
+		if req.complain, err = complainBundle(dir); err != nil {
+			return nil, fmt.Errorf("--bundle: %w", err)
+		}
 	}
 	return req, nil
 }
@@ -85,6 +90,9 @@ func (r *reportReq) run(w io.Writer) error {
 		if err := rep.Within(r.engineFrom, r.engine); err != nil {
 			return fmt.Errorf("--bundle: %w", err)
 		}
+	}
+	if r.complain != nil {
+		rep.InComplainMode(*r.complain)
 	}
 	if r.format == generator.ReportJSON {
 		data, err := reportJSON(rep, r.profile)

@@ -48,6 +48,8 @@ The "--" ends tailor's own flags. See docs/engines.md.`,
 			&cli.BoolFlag{Name: "landlock-strict", Usage: "refuse a kernel whose Landlock ABI lacks something a ruleset needs"},
 			&cli.StringFlag{Name: "landlock-helper", DefaultText: helperName + " beside the tailor executable",
 				Usage: "the Landlock helper executable `PATH` on the host"},
+			&cli.BoolFlag{Name: "allow-complain", Usage: "honour " + wrapper.EnvComplain + "=1|report beside " + wrapper.EnvProfile +
+				" (complain mode lets through what the profile lacks: an image's ENV alone cannot turn it on; docs/complain.md)"},
 		},
 		Action: func(c *cli.Context) error {
 			opts := wrapper.Options{
@@ -57,7 +59,7 @@ The "--" ends tailor's own flags. See docs/engines.md.`,
 				NoLearn: c.Bool("no-learn"), LearnReplaces: c.Bool("learn-replaces"),
 				Landlock: c.Bool("landlock"), LandlockStrict: c.Bool("landlock-strict"),
 				LandlockHelper: helperPath(c.String("landlock-helper")),
-				Exec:           execRuntime, Output: wrapper.RuntimeOutput, Env: os.Environ(),
+				Exec:           execRuntime, Output: wrapper.RuntimeOutput, Env: os.Environ(), Complain: runtimeComplain(c),
 			}
 			return fail(exitTailor, wrapper.Run(opts))
 		},

@@ -1,0 +1,36 @@
+package profiler
+
+import (
+	"net"
+	"os"
+	"time"
+)
+
+// The seccomp agent (package complain) is a sibling of the tracer in the
+// same root-only directory: it keeps its socket, lock and log the way the
+// tracer does, through these.
+
+// PeerUID returns the uid of the process at the other end of conn
+// (SO_PEERCRED).
+func PeerUID(conn *net.UnixConn) (uint32, error) { return peerUID(conn) }
+
+// CheckDir creates dir (0700) when missing and refuses it unless it is a
+// real directory owned by this user with no access for group or others.
+func CheckDir(dir string) error { return checkDir(dir) }
+
+// OpenPrivate opens a file in a checked directory without following a
+// symlink there (mode 0600 when created).
+func OpenPrivate(path string, flag int) (*os.File, error) { return openPrivate(path, flag) }
+
+// Acquire takes an exclusive flock on lock, waiting up to wait for a
+// holder that is shutting down.
+func Acquire(lock *os.File, wait time.Duration) error { return acquire(lock, wait) }
+
+// ParseRights returns the handles of SCM_RIGHTS control messages.
+func ParseRights(oob []byte) ([]*os.File, error) { return parseRights(oob) }
+
+// StartDetached is StartCommand with the log file named: exe runs in its
+// own session with its output appended to dir/logName.
+func StartDetached(dir, logName, exe string, args ...string) func() error {
+	return startCommand(dir, logName, exe, args...)
+}
