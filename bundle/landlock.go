@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -42,13 +43,14 @@ var ErrLandlockABI = errors.New("the kernel's Landlock ABI is too old for the ru
 
 // setLandlock makes the helper the process's first program: process.args
 // becomes the helper's command line around the original arguments, the
-// helper and its configuration (the ruleset and the seccomp filter,
-// precompiled) are bind-mounted read-only under /dev, linux.seccomp is
-// emptied (the helper loads the filter itself, after its own syscalls)
-// and noNewPrivileges is set (Landlock and an unprivileged seccomp filter
-// need it). The configuration is written to the bundle last, once every
-// check passed.
-func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.LinuxSeccomp, o *LandlockOptions) ([]generator.Note, error) {
+// helper and its configuration (the ruleset and the learned seccomp
+// filter, precompiled) are bind-mounted read-only under /dev, and
+// noNewPrivileges is set (Landlock and an unprivileged seccomp filter
+// need it). linux.seccomp becomes the learned filter plus the helper's
+// own syscalls (see runtimeFilter): the runtime loads it before it execs
+// the helper, and applies it to every exec session. The configuration is
+// written to the bundle last, once every check passed.
+func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.LinuxSeccomp, engine *engineFilter, o *LandlockOptions) ([]generator.Note, error) {
 	rs, notes, err := derive.FromProfile(p)
 	if err != nil {
 		return nil, err
@@ -86,6 +88,10 @@ func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.Linu
 	if err != nil {
 		return nil, err
 	}
+	outer, err := runtimeFilter(seccomp, engine)
+	if err != nil {
+		return nil, err
+	}
 	doc, err := json.MarshalIndent(landlock.HelperConfig{Ruleset: rs, Strict: o.Strict, Seccomp: bpf}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("landlock: encode the helper's configuration: %w", err)
@@ -100,7 +106,7 @@ func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.Linu
 			return nil, err
 		}
 	}
-	if err := cfg.Set(json.RawMessage("null"), "linux", "seccomp"); err != nil {
+	if err := cfg.Set(outer, "linux", "seccomp"); err != nil {
 		return nil, err
 	}
 	for _, m := range []specs.Mount{
@@ -116,7 +122,9 @@ func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.Linu
 		return nil, fmt.Errorf("landlock: %w", err)
 	}
 	notes = append(notes, generator.Note{Text: fmt.Sprintf("Landlock: %d path rules, %d port rules (tailor generate --format landlock shows them); "+
-		"the seccomp filter is loaded by %s, not the runtime", len(rs.Paths), len(rs.Ports), landlock.HelperPath)})
+		"%s loads the learned seccomp filter before it execs the workload; linux.seccomp, which exec sessions also get, "+
+		"is the learned filter plus the helper's own %d syscalls (docs/landlock.md lists them)",
+		len(rs.Paths), len(rs.Ports), landlock.HelperPath, len(landlock.HelperSyscalls))})
 	return notes, nil
 }
 
@@ -177,6 +185,57 @@ func compileBPF(s *specs.LinuxSeccomp) ([]byte, error) {
 		return nil, fmt.Errorf("landlock: the seccomp filter has %d instructions, more than the kernel loads (%d)", len(bpf)/8, landlock.MaxSeccompInsns)
 	}
 	return bpf, nil
+}
+
+// ErrHelperSyscalls marks a filter (the engine's, or the learned one) that
+// refuses syscalls the Landlock helper makes before the workload starts.
+var ErrHelperSyscalls = errors.New("seccomp refuses syscalls the Landlock helper makes")
+
+// runtimeFilter is linux.seccomp under --landlock: the union of learned
+// (the filter the helper loads, already within the engine's) and the
+// helper's own syscalls within the engine's filter, so that it never
+// widens the engine's filter either. The workload runs under it and
+// learned together, which is learned; exec sessions, which never pass
+// through the helper, run under it alone.
+func runtimeFilter(learned *specs.LinuxSeccomp, engine *engineFilter) (*specs.LinuxSeccomp, error) {
+	h := landlock.HelperFilter(learned)
+	if engine != nil && engine.filter != nil {
+		in, err := generator.IntersectFilters(h, engine.filter)
+		if err != nil {
+			return nil, fmt.Errorf("landlock: %s: %w", engine.from, err)
+		}
+		if lost := slices.Concat(in.Refused, in.Narrowed); len(lost) > 0 {
+			return nil, fmt.Errorf("%w: %s refuses %s (or some of their arguments), which %s makes before it execs the workload: "+
+				"allow them there (docs/landlock.md lists the helper's syscalls) or apply without --landlock",
+				ErrHelperSyscalls, engine.from, strings.Join(lost, ", "), landlock.HelperPath)
+		}
+		h = in.Filter
+	}
+	helper := landlock.HelperSyscallNames()
+	out := *learned
+	out.Syscalls = slices.Clone(learned.Syscalls)
+	for i, r := range learned.Syscalls {
+		if r.Action == specs.ActAllow || r.Action == specs.ActLog {
+			continue
+		}
+		for _, n := range r.Names {
+			if slices.Contains(helper, n) {
+				return nil, fmt.Errorf("%w: the learned filter's syscalls[%d] refuses %s with %s, which the helper makes: "+
+					"a union with it would not be exact; apply without --landlock", ErrHelperSyscalls, i, n, r.Action)
+			}
+		}
+	}
+	for _, r := range h.Syscalls {
+		if r.Action == specs.ActAllow {
+			out.Syscalls = append(out.Syscalls, r)
+		}
+	}
+	f, err := generator.Compile(&out)
+	if err != nil {
+		return nil, fmt.Errorf("landlock: the learned filter plus the helper's syscalls: %w", err)
+	}
+	f.Release()
+	return &out, nil
 }
 
 // unsetLandlock undoes an earlier setLandlock on a config that apply

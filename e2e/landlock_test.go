@@ -92,6 +92,32 @@ func TestLandlock(t *testing.T) {
 	}
 }
 
+// TestLandlockExec: an exec session (runc exec, crun exec) never passes
+// through the helper, so it has no Landlock ruleset, but it keeps the
+// seccomp filter: linux.seccomp is the learned profile plus the helper's
+// own set, which the runtime applies to the session. What neither makes
+// (mkdir or symlink, unshare, a user-namespace clone) fails with EPERM in
+// the session, and the capability set still refuses what it refuses, as
+// without --landlock (TestEnforce's exec case).
+func TestLandlockExec(t *testing.T) {
+	requireRoot(t)
+	requireLandlock(t)
+	tailor, probe := tailorBin(t), probeBinary(t)
+	helperBin(t)
+	w := enforceWorkloads(t)[0] // busybox, with Docker's capabilities
+	for _, rt := range runtimes {
+		t.Run(w.Name+"/"+rt, func(t *testing.T) {
+			l := learnWithExec(t, probe, rt, w)
+			if res := l.wait(t); res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) {
+				t.Fatalf("tailor learn of %s under %s:\n%s", w.Name, rt, res)
+			}
+			l.profile(t)
+			probes := probesFor(t, w, tailorReport(t, tailor, l.Out))
+			checkExec(t, tailor, probe, rt, w, l.Out, probes, applyLandlock)
+		})
+	}
+}
+
 // applyLandlock runs `tailor apply --landlock` on the bundle.
 func applyLandlock(t testing.TB, tailor string, b *bundle, profile string) {
 	t.Helper()
