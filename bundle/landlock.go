@@ -270,3 +270,50 @@ func unsetLandlock(cfg *ociconfig.Config) error {
 	}
 	return cfg.Set(json.RawMessage("["+strings.Join(kept, ",")+"]"), "mounts")
 }
+
+// LandlockExec runs a process exec'd into a container through the
+// Landlock helper when the container's own process runs through it:
+// process is an exec's process file wrapped as a config
+// ({"process": ...}), container the container's config.json. The process
+// gets the helper's command line around its own arguments, which then run
+// under the container's ruleset and learned filter, and noNewPrivileges
+// (the helper sets it anyway; the runtime then loads linux.seccomp last
+// before it execs the helper, as for the container's process). The
+// helper and its configuration are the container's own mounts. wrapped
+// is false, and process returned as it is, for a container without the
+// helper.
+func LandlockExec(process, container []byte) (out []byte, wrapped bool, err error) {
+	ctr, err := ociconfig.Parse(container)
+	if err != nil {
+		return nil, false, fmt.Errorf("the container's config: %w", err)
+	}
+	var ctrArgs []string
+	if raw := ctr.Get("process", "args"); raw != nil {
+		if err := json.Unmarshal(raw, &ctrArgs); err != nil {
+			return nil, false, fmt.Errorf("%w: the container's process.args: %w", ErrBadConfig, err)
+		}
+	}
+	if _, _, ok := landlock.ParseHelperArgs(ctrArgs); !ok {
+		return process, false, nil
+	}
+	cfg, err := ociconfig.Parse(process)
+	if err != nil {
+		return nil, false, err
+	}
+	var args []string
+	if raw := cfg.Get("process", "args"); raw != nil {
+		if err := json.Unmarshal(raw, &args); err != nil {
+			return nil, false, fmt.Errorf("%w: process.args: %w", ErrBadConfig, err)
+		}
+	}
+	if len(args) == 0 {
+		return nil, false, fmt.Errorf("%w: process.args is empty: the Landlock helper has no program to exec", ErrBadConfig)
+	}
+	if err := cfg.Set(landlock.HelperArgs(args), "process", "args"); err != nil {
+		return nil, false, err
+	}
+	if err := cfg.Set(true, "process", "noNewPrivileges"); err != nil {
+		return nil, false, err
+	}
+	return cfg.Bytes(), true, nil
+}
