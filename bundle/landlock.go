@@ -88,6 +88,9 @@ func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.Linu
 	if err != nil {
 		return nil, err
 	}
+	if err := checkExecve(seccomp); err != nil {
+		return nil, err
+	}
 	outer, err := runtimeFilter(seccomp, engine)
 	if err != nil {
 		return nil, err
@@ -190,6 +193,24 @@ func compileBPF(s *specs.LinuxSeccomp) ([]byte, error) {
 // ErrHelperSyscalls marks a filter (the engine's, or the learned one) that
 // refuses syscalls the Landlock helper makes before the workload starts.
 var ErrHelperSyscalls = errors.New("seccomp refuses syscalls the Landlock helper makes")
+
+// checkExecve refuses a learned filter that refuses execve, wholly or for
+// some arguments: the helper makes it last, under that filter, and would
+// only fail there, at every start.
+func checkExecve(learned *specs.LinuxSeccomp) error {
+	execve := &specs.LinuxSeccomp{DefaultAction: learned.DefaultAction, DefaultErrnoRet: learned.DefaultErrnoRet,
+		Architectures: learned.Architectures, Syscalls: []specs.LinuxSyscall{{Names: []string{"execve"}, Action: specs.ActAllow}}}
+	in, err := generator.IntersectFilters(execve, learned)
+	if err != nil {
+		return fmt.Errorf("landlock: %w", err)
+	}
+	if len(in.Refused)+len(in.Narrowed) > 0 {
+		return fmt.Errorf("%w: the learned seccomp filter (within the engine's) does not allow execve for every argument, "+
+			"and %s execs the workload under it: learn the profile again (a learning run records the runtime's execve of the workload), "+
+			"add execve to it, or apply without --landlock", ErrHelperSyscalls, landlock.HelperPath)
+	}
+	return nil
+}
 
 // runtimeFilter is linux.seccomp under --landlock: the union of learned
 // (the filter the helper loads, already within the engine's) and the

@@ -134,6 +134,9 @@ func TestApplyLandlockRefuses(t *testing.T) {
 		{"files not recorded", llConfig, "did not record files", func(_ *LandlockOptions, p *profiles.Profile) {
 			p.Recorded = []profiles.Dimension{profiles.DimSyscalls, profiles.DimCapabilities}
 		}},
+		{"no execve in the profile", llConfig, "does not allow execve", func(_ *LandlockOptions, p *profiles.Profile) {
+			p.ABIs[0].Syscalls = slices.DeleteFunc(p.ABIs[0].Syscalls, func(s profiles.Syscall) bool { return s.Name == "execve" })
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o, p := landlockOpts(t), landlockProfile(t)
