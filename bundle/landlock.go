@@ -247,7 +247,7 @@ func runtimeFilter(learned *specs.LinuxSeccomp, engine *engineFilter) (*specs.Li
 		}
 	}
 	for _, r := range h.Syscalls {
-		if r.Action == specs.ActAllow {
+		if r.Action == specs.ActAllow || r.Action == specs.ActLog { // the allowing rules; LOG where the engine logs
 			out.Syscalls = append(out.Syscalls, r)
 		}
 	}
