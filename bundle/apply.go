@@ -154,7 +154,7 @@ func enforce(config []byte, engine *engineFilter, p *profiles.Profile, opts Appl
 	}
 	notes = append(notes, aaNotes...)
 	if opts.Landlock != nil {
-		llNotes, err := setLandlock(cfg, p, seccomp, opts.Landlock)
+		llNotes, err := setLandlock(cfg, p, seccomp, engine, opts.Landlock)
 		if err != nil {
 			return nil, nil, fmt.Errorf("apply: %w", err)
 		}

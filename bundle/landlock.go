@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -42,13 +43,14 @@ var ErrLandlockABI = errors.New("the kernel's Landlock ABI is too old for the ru
 
 // setLandlock makes the helper the process's first program: process.args
 // becomes the helper's command line around the original arguments, the
-// helper and its configuration (the ruleset and the seccomp filter,
-// precompiled) are bind-mounted read-only under /dev, linux.seccomp is
-// emptied (the helper loads the filter itself, after its own syscalls)
-// and noNewPrivileges is set (Landlock and an unprivileged seccomp filter
-// need it). The configuration is written to the bundle last, once every
-// check passed.
-func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.LinuxSeccomp, o *LandlockOptions) ([]generator.Note, error) {
+// helper and its configuration (the ruleset and the learned seccomp
+// filter, precompiled) are bind-mounted read-only under /dev, and
+// noNewPrivileges is set (Landlock and an unprivileged seccomp filter
+// need it). linux.seccomp becomes the learned filter plus the helper's
+// own syscalls (see runtimeFilter): the runtime loads it before it execs
+// the helper, and applies it to every exec session. The configuration is
+// written to the bundle last, once every check passed.
+func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.LinuxSeccomp, engine *engineFilter, o *LandlockOptions) ([]generator.Note, error) {
 	rs, notes, err := derive.FromProfile(p)
 	if err != nil {
 		return nil, err
@@ -86,6 +88,13 @@ func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.Linu
 	if err != nil {
 		return nil, err
 	}
+	if err := checkExecve(seccomp); err != nil {
+		return nil, err
+	}
+	outer, err := runtimeFilter(seccomp, engine)
+	if err != nil {
+		return nil, err
+	}
 	doc, err := json.MarshalIndent(landlock.HelperConfig{Ruleset: rs, Strict: o.Strict, Seccomp: bpf}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("landlock: encode the helper's configuration: %w", err)
@@ -100,7 +109,7 @@ func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.Linu
 			return nil, err
 		}
 	}
-	if err := cfg.Set(json.RawMessage("null"), "linux", "seccomp"); err != nil {
+	if err := cfg.Set(outer, "linux", "seccomp"); err != nil {
 		return nil, err
 	}
 	for _, m := range []specs.Mount{
@@ -116,7 +125,9 @@ func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.Linu
 		return nil, fmt.Errorf("landlock: %w", err)
 	}
 	notes = append(notes, generator.Note{Text: fmt.Sprintf("Landlock: %d path rules, %d port rules (tailor generate --format landlock shows them); "+
-		"the seccomp filter is loaded by %s, not the runtime", len(rs.Paths), len(rs.Ports), landlock.HelperPath)})
+		"%s loads the learned seccomp filter before it execs the workload; linux.seccomp, which exec sessions also get, "+
+		"is the learned filter plus the helper's own %d syscalls (docs/landlock.md lists them)",
+		len(rs.Paths), len(rs.Ports), landlock.HelperPath, len(landlock.HelperSyscalls))})
 	return notes, nil
 }
 
@@ -179,6 +190,75 @@ func compileBPF(s *specs.LinuxSeccomp) ([]byte, error) {
 	return bpf, nil
 }
 
+// ErrHelperSyscalls marks a filter (the engine's, or the learned one) that
+// refuses syscalls the Landlock helper makes before the workload starts.
+var ErrHelperSyscalls = errors.New("seccomp refuses syscalls the Landlock helper makes")
+
+// checkExecve refuses a learned filter that refuses execve, wholly or for
+// some arguments: the helper makes it last, under that filter, and would
+// only fail there, at every start.
+func checkExecve(learned *specs.LinuxSeccomp) error {
+	execve := &specs.LinuxSeccomp{DefaultAction: learned.DefaultAction, DefaultErrnoRet: learned.DefaultErrnoRet,
+		Architectures: learned.Architectures, Syscalls: []specs.LinuxSyscall{{Names: []string{"execve"}, Action: specs.ActAllow}}}
+	in, err := generator.IntersectFilters(execve, learned)
+	if err != nil {
+		return fmt.Errorf("landlock: %w", err)
+	}
+	if len(in.Refused)+len(in.Narrowed) > 0 {
+		return fmt.Errorf("%w: the learned seccomp filter (within the engine's) does not allow execve for every argument, "+
+			"and %s execs the workload under it: learn the profile again (a learning run records the runtime's execve of the workload), "+
+			"add execve to it, or apply without --landlock", ErrHelperSyscalls, landlock.HelperPath)
+	}
+	return nil
+}
+
+// runtimeFilter is linux.seccomp under --landlock: the union of learned
+// (the filter the helper loads, already within the engine's) and the
+// helper's own syscalls within the engine's filter, so that it never
+// widens the engine's filter either. The workload runs under it and
+// learned together, which is learned; exec sessions, which never pass
+// through the helper, run under it alone.
+func runtimeFilter(learned *specs.LinuxSeccomp, engine *engineFilter) (*specs.LinuxSeccomp, error) {
+	h := landlock.HelperFilter(learned)
+	if engine != nil && engine.filter != nil {
+		in, err := generator.IntersectFilters(h, engine.filter)
+		if err != nil {
+			return nil, fmt.Errorf("landlock: %s: %w", engine.from, err)
+		}
+		if lost := slices.Concat(in.Refused, in.Narrowed); len(lost) > 0 {
+			return nil, fmt.Errorf("%w: %s refuses %s (or some of their arguments), which %s makes before it execs the workload: "+
+				"allow them there (docs/landlock.md lists the helper's syscalls) or apply without --landlock",
+				ErrHelperSyscalls, engine.from, strings.Join(lost, ", "), landlock.HelperPath)
+		}
+		h = in.Filter
+	}
+	helper := landlock.HelperSyscallNames()
+	out := *learned
+	out.Syscalls = slices.Clone(learned.Syscalls)
+	for i, r := range learned.Syscalls {
+		if r.Action == specs.ActAllow || r.Action == specs.ActLog {
+			continue
+		}
+		for _, n := range r.Names {
+			if slices.Contains(helper, n) {
+				return nil, fmt.Errorf("%w: the learned filter's syscalls[%d] refuses %s with %s, which the helper makes: "+
+					"a union with it would not be exact; apply without --landlock", ErrHelperSyscalls, i, n, r.Action)
+			}
+		}
+	}
+	for _, r := range h.Syscalls {
+		if r.Action == specs.ActAllow || r.Action == specs.ActLog { // the allowing rules; LOG where the engine logs
+			out.Syscalls = append(out.Syscalls, r)
+		}
+	}
+	f, err := generator.Compile(&out)
+	if err != nil {
+		return nil, fmt.Errorf("landlock: the learned filter plus the helper's syscalls: %w", err)
+	}
+	f.Release()
+	return &out, nil
+}
+
 // unsetLandlock undoes an earlier setLandlock on a config that apply
 // rewrites again: the original arguments come back and the helper's
 // mounts go, so that a new apply starts from the user's process.
@@ -210,4 +290,51 @@ func unsetLandlock(cfg *ociconfig.Config) error {
 		}
 	}
 	return cfg.Set(json.RawMessage("["+strings.Join(kept, ",")+"]"), "mounts")
+}
+
+// LandlockExec runs a process exec'd into a container through the
+// Landlock helper when the container's own process runs through it:
+// process is an exec's process file wrapped as a config
+// ({"process": ...}), container the container's config.json. The process
+// gets the helper's command line around its own arguments, which then run
+// under the container's ruleset and learned filter, and noNewPrivileges
+// (the helper sets it anyway; the runtime then loads linux.seccomp last
+// before it execs the helper, as for the container's process). The
+// helper and its configuration are the container's own mounts. wrapped
+// is false, and process returned as it is, for a container without the
+// helper.
+func LandlockExec(process, container []byte) (out []byte, wrapped bool, err error) {
+	ctr, err := ociconfig.Parse(container)
+	if err != nil {
+		return nil, false, fmt.Errorf("the container's config: %w", err)
+	}
+	var ctrArgs []string
+	if raw := ctr.Get("process", "args"); raw != nil {
+		if err := json.Unmarshal(raw, &ctrArgs); err != nil {
+			return nil, false, fmt.Errorf("%w: the container's process.args: %w", ErrBadConfig, err)
+		}
+	}
+	if _, _, ok := landlock.ParseHelperArgs(ctrArgs); !ok {
+		return process, false, nil
+	}
+	cfg, err := ociconfig.Parse(process)
+	if err != nil {
+		return nil, false, err
+	}
+	var args []string
+	if raw := cfg.Get("process", "args"); raw != nil {
+		if err := json.Unmarshal(raw, &args); err != nil {
+			return nil, false, fmt.Errorf("%w: process.args: %w", ErrBadConfig, err)
+		}
+	}
+	if len(args) == 0 {
+		return nil, false, fmt.Errorf("%w: process.args is empty: the Landlock helper has no program to exec", ErrBadConfig)
+	}
+	if err := cfg.Set(landlock.HelperArgs(args), "process", "args"); err != nil {
+		return nil, false, err
+	}
+	if err := cfg.Set(true, "process", "noNewPrivileges"); err != nil {
+		return nil, false, err
+	}
+	return cfg.Bytes(), true, nil
 }

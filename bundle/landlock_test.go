@@ -2,12 +2,17 @@ package bundle
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/generator"
 	"github.com/tailor-dev/tailor/internal/ociconfig"
 	"github.com/tailor-dev/tailor/landlock"
 	"github.com/tailor-dev/tailor/profiles"
@@ -62,8 +67,8 @@ func TestApplyLandlock(t *testing.T) {
 	if want := landlock.HelperArgs([]string{"sh", "-c", "echo hi\nthere"}); !slices.Equal(spec.Process.Args, want) {
 		t.Errorf("process.args = %q, want %q", spec.Process.Args, want)
 	}
-	if spec.Linux.Seccomp != nil || !spec.Process.NoNewPrivileges {
-		t.Errorf("want linux.seccomp emptied (the helper loads it) and noNewPrivileges set: %s", out)
+	if spec.Linux.Seccomp == nil || !spec.Process.NoNewPrivileges {
+		t.Errorf("want linux.seccomp kept (exec sessions get it) and noNewPrivileges set: %s", out)
 	}
 	if !strings.Contains(string(out), `"hard": 18446744073709551615`) || !strings.Contains(string(out), `"env": ["PATH=/bin"]`) {
 		t.Errorf("other bytes changed:\n%s", out)
@@ -129,6 +134,9 @@ func TestApplyLandlockRefuses(t *testing.T) {
 		{"files not recorded", llConfig, "did not record files", func(_ *LandlockOptions, p *profiles.Profile) {
 			p.Recorded = []profiles.Dimension{profiles.DimSyscalls, profiles.DimCapabilities}
 		}},
+		{"no execve in the profile", llConfig, "does not allow execve", func(_ *LandlockOptions, p *profiles.Profile) {
+			p.ABIs[0].Syscalls = slices.DeleteFunc(p.ABIs[0].Syscalls, func(s profiles.Syscall) bool { return s.Name == "execve" })
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o, p := landlockOpts(t), landlockProfile(t)
@@ -143,5 +151,113 @@ func TestApplyLandlockRefuses(t *testing.T) {
 				t.Error("the helper's configuration was written for a refused apply")
 			}
 		})
+	}
+}
+
+// llConfigWith is llConfig with filter as its linux.seccomp (none: nil).
+func llConfigWith(t *testing.T, filter *specs.LinuxSeccomp) []byte {
+	t.Helper()
+	const allowAll = `"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}`
+	if filter == nil {
+		return []byte(strings.Replace(llConfig, allowAll, `"linux": {}`, 1))
+	}
+	data, err := json.Marshal(filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(strings.Replace(llConfig, allowAll, `"linux": {"seccomp": `+string(data)+`}`, 1))
+}
+
+// refusedBy lists what of want the filter got refuses, wholly or for some
+// arguments, read with the intersection's own algebra.
+func refusedBy(t *testing.T, want, got *specs.LinuxSeccomp) []string {
+	t.Helper()
+	in, err := generator.IntersectFilters(want, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Concat(in.Refused, in.Narrowed)
+}
+
+// TestApplyLandlockRuntimeFilter checks linux.seccomp under --landlock,
+// which the runtime loads before the helper and applies to exec sessions:
+// the learned filter (which the helper loads) plus the helper's own set,
+// nothing else, and never wider than the engine's filter.
+func TestApplyLandlockRuntimeFilter(t *testing.T) {
+	p := landlockProfile(t)
+	generated, _, err := generator.Seccomp(p, generator.SeccompOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docker := generator.DockerDefaultSeccomp()
+	for _, c := range []struct {
+		name   string
+		engine *specs.LinuxSeccomp
+	}{
+		{"no engine filter", nil},
+		{"Docker's default", docker},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := landlockOpts(t)
+			out, _, err := ApplyProfile(llConfigWith(t, c.engine), p, ApplyOptions{Landlock: o})
+			if err != nil {
+				t.Fatal(err)
+			}
+			outer := seccompIn(t, out)
+			data, err := os.ReadFile(filepath.Join(o.Dir, LandlockFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hc, err := landlock.ParseHelperConfig(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			learned := generated
+			if c.engine != nil {
+				if learned, _, err = generator.Intersect(generated, c.engine); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if bpf, err := compileBPF(learned); err != nil || !slices.Equal(bpf, hc.Seccomp) {
+				t.Errorf("the helper's filter is not the learned one (%v)", err)
+			}
+			if lost := refusedBy(t, learned, outer); len(lost) > 0 {
+				t.Errorf("linux.seccomp refuses %q of the learned filter", lost)
+			}
+			if lost := refusedBy(t, landlock.HelperFilter(learned), outer); len(lost) > 0 {
+				t.Errorf("linux.seccomp refuses %q of the helper's set", lost)
+			}
+			if c.engine != nil {
+				if wider := refusedBy(t, outer, c.engine); len(wider) > 0 {
+					t.Errorf("linux.seccomp allows %q beyond the engine's filter", wider)
+				}
+			}
+			allowed := allowedNames(outer)
+			for _, n := range []string{"mkdir", "mkdirat", "unshare", "setns", "mount", "ptrace", "socket"} {
+				if slices.Contains(allowed, n) {
+					t.Errorf("linux.seccomp allows %s, which neither the profile nor the helper makes", n)
+				}
+			}
+			for _, r := range outer.Syscalls {
+				if slices.Contains(r.Names, "clone") && r.Action == specs.ActAllow &&
+					(len(r.Args) == 0 || r.Args[0].Op == specs.OpEqualTo && r.Args[0].Value&unix.CLONE_NEWUSER != 0) {
+					t.Errorf("clone allowed for more than threads: %+v", r)
+				}
+			}
+		})
+	}
+}
+
+func TestApplyLandlockRefusesAnEngineThatRefusesTheHelper(t *testing.T) {
+	engine := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{specs.ArchX86_64},
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"execve", "exit", "exit_group", "read", "write", "restart_syscall",
+			"rt_sigreturn", "socket"}, Action: specs.ActAllow}}}
+	o := landlockOpts(t)
+	_, _, err := ApplyProfile(llConfigWith(t, engine), landlockProfile(t), ApplyOptions{Landlock: o})
+	if !errors.Is(err, ErrHelperSyscalls) || !strings.Contains(err.Error(), "futex") || !strings.Contains(err.Error(), "without --landlock") {
+		t.Fatalf("error %v, want %v naming futex and the way out", err, ErrHelperSyscalls)
+	}
+	if _, err := os.Stat(filepath.Join(o.Dir, LandlockFile)); err == nil {
+		t.Error("the helper's configuration was written for a refused apply")
 	}
 }

@@ -77,7 +77,7 @@ func TestEnforce(t *testing.T) {
 				probes := probesFor(t, w, report)
 				t.Run("runs", func(t *testing.T) { checkEnforcedRuns(t, tailor, rt, w, profile) })
 				t.Run("refuses", func(t *testing.T) { checkRefusals(t, tailor, probe, rt, w, profile, probes) })
-				t.Run("exec", func(t *testing.T) { checkExec(t, tailor, probe, rt, w, profile, probes) })
+				t.Run("exec", func(t *testing.T) { checkExec(t, tailor, probe, rt, w, profile, probes, applyProfile) })
 			})
 		}
 	}
@@ -355,17 +355,19 @@ func parseProbes(res ocitest.Result) map[string]string {
 // clock_nanosleep, and the shell's read builtin poll.
 const execGate = "/tmp/tailor-exec-gate"
 
-// checkExec runs the workload under its profile and, while its container
-// runs (the workload done, waiting at the gate), runs each probe in it
+// checkExec runs the workload under its profile, applied by apply, and,
+// while its container runs (the workload done, waiting at the gate), runs
+// each probe in it
 // with `RUNTIME exec`, as someone who got into the container would: the
 // session gets the container's filter and capabilities, so the probes
 // give what they give in the workload.
-func checkExec(t *testing.T, tailor, probeBin, runtime string, w workload, profile string, probes []probe) {
+func checkExec(t *testing.T, tailor, probeBin, runtime string, w workload, profile string, probes []probe,
+	apply func(testing.TB, string, *bundle, string)) {
 	b := probeBundle(t, w, probeBin, gated(w.Args))
 	if err := unix.Mkfifo(filepath.Join(b.Rootfs, execGate), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	applyProfile(t, tailor, b, profile)
+	apply(t, tailor, b, profile)
 	c := startContainer(t, runtime, b)
 	c.waitRunning(t)
 	for _, p := range probes {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tailor-dev/tailor/internal/ocitest"
 	"github.com/tailor-dev/tailor/landlock"
@@ -92,6 +93,32 @@ func TestLandlock(t *testing.T) {
 	}
 }
 
+// TestLandlockExec: an exec session (runc exec, crun exec) never passes
+// through the helper, so it has no Landlock ruleset, but it keeps the
+// seccomp filter: linux.seccomp is the learned profile plus the helper's
+// own set, which the runtime applies to the session. What neither makes
+// (mkdir or symlink, unshare, a user-namespace clone) fails with EPERM in
+// the session, and the capability set still refuses what it refuses, as
+// without --landlock (TestEnforce's exec case).
+func TestLandlockExec(t *testing.T) {
+	requireRoot(t)
+	requireLandlock(t)
+	tailor, probe := tailorBin(t), probeBinary(t)
+	helperBin(t)
+	w := enforceWorkloads(t)[0] // busybox, with Docker's capabilities
+	for _, rt := range runtimes {
+		t.Run(w.Name+"/"+rt, func(t *testing.T) {
+			l := learnWithExec(t, probe, rt, w)
+			if res := l.wait(t); res.ExitCode != 0 || !strings.Contains(res.Stdout, w.Want) {
+				t.Fatalf("tailor learn of %s under %s:\n%s", w.Name, rt, res)
+			}
+			l.profile(t)
+			probes := probesFor(t, w, tailorReport(t, tailor, l.Out))
+			checkExec(t, tailor, probe, rt, w, l.Out, probes, applyLandlock)
+		})
+	}
+}
+
 // applyLandlock runs `tailor apply --landlock` on the bundle.
 func applyLandlock(t testing.TB, tailor string, b *bundle, profile string) {
 	t.Helper()
@@ -160,4 +187,71 @@ func landlockSections(t *testing.T, res ocitest.Result) map[string]string {
 		out[res.Stdout[m[2]:m[3]]] = strings.TrimSpace(res.Stdout[m[1]:end])
 	}
 	return out
+}
+
+// landlockDockerScript is the Docker case's workload: the engine
+// workload, a read of $READ, then "ready" and a sleep of $SLEEP seconds,
+// during which the test runs its docker exec sessions.
+const landlockDockerScript = engineWorkload + `cat "$READ" 2>&1 || true
+echo ready
+sleep "$SLEEP"
+`
+
+// TestLandlockDocker: through `tailor runtime` under dockerd, a container
+// asking for its profile with TAILOR_LANDLOCK=1 runs through the helper:
+// a read of a file it never read (bind-mounted from the host) gets
+// Permission denied, and so does the same read in a `docker exec`
+// session, which the wrapper runs through the helper too; a file the
+// workload made is read in the session as in the workload, and mkdir,
+// which it never made, fails with EPERM there (the seccomp filter).
+func TestLandlockDocker(t *testing.T) {
+	requireRoot(t)
+	requireLandlock(t)
+	helperBin(t) // beside tailor, where the wrapper looks for it
+	d := startDockerd(t)
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte(landlockContent+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runtime := []string{"--runtime", "tailor", "-e", "READ=/tmp/a"}
+	if res := d.run(t, append(runtime, "-e", "TAILOR_LEARN=landlock", "-e", "SLEEP=0"), "/bin/sh", "-c", landlockDockerScript); res.ExitCode != 0 || !strings.Contains(res.Stdout, engineWant) {
+		t.Fatalf("learning run under docker --runtime tailor:\n%s", res)
+	}
+	promoteLearned(t, d.Store, "landlock", d.Tracer)
+
+	res := d.docker(t, "run", "-d", "--network", "none", "--runtime", "tailor", "-e", "TAILOR_PROFILE=landlock", "-e", "TAILOR_LANDLOCK=1",
+		"-e", "READ="+landlockSecret, "-e", "SLEEP=600", "-v", secret+":"+landlockSecret+":ro", d.Image, "/bin/sh", "-c", landlockDockerScript)
+	if res.ExitCode != 0 {
+		t.Fatalf("docker run -d with TAILOR_LANDLOCK=1:\n%s", res)
+	}
+	id := strings.TrimSpace(res.Stdout)
+	defer d.docker(t, "rm", "-f", id)
+	var logs ocitest.Result
+	for deadline := time.Now().Add(commandTimeout); ; time.Sleep(100 * time.Millisecond) {
+		if logs = d.docker(t, "logs", id); strings.Contains(logs.Stdout, "ready") {
+			break
+		}
+		if time.Now().After(deadline) || !strings.Contains(d.docker(t, "inspect", "-f", "{{.State.Running}}", id).Stdout, "true") {
+			t.Fatalf("the container never printed ready:\n%s", logs)
+		}
+	}
+	if !strings.Contains(logs.Stdout, engineWant) || !strings.Contains(logs.Stdout, "can't open '"+landlockSecret+"': Permission denied") {
+		t.Errorf("under Landlock the workload did not pass, or its read of %s was not refused with EACCES:\n%s", landlockSecret, logs)
+	}
+	seen := logs.Stdout + logs.Stderr
+	for _, c := range []struct{ args, want string }{
+		{"cat /tmp/a", "hello"},
+		{"cat " + landlockSecret, "can't open '" + landlockSecret + "': Permission denied"},
+		{"mkdir /tmp/never", "can't create directory '/tmp/never': Operation not permitted"},
+	} {
+		res := d.docker(t, append([]string{"exec", id}, strings.Fields(c.args)...)...)
+		seen += res.Stdout + res.Stderr
+		t.Logf("docker exec %s: %q", c.args, strings.TrimSpace(res.Stdout+res.Stderr))
+		if !strings.Contains(res.Stdout+res.Stderr, c.want) {
+			t.Errorf("docker exec %s: want %q\n%s", c.args, c.want, res)
+		}
+	}
+	if seen += d.docker(t, "logs", id).Stdout; strings.Contains(seen, landlockContent) {
+		t.Errorf("the never-read file's content appeared:\n%s", seen)
+	}
 }

@@ -38,7 +38,11 @@ import (
 // The seccomp filter is always the container's. So for a container that
 // enforces a profile, the wrapper narrows FILE's capabilities, set by set,
 // to the container's config, and refuses a --cap the container does not
-// already hold in each of those sets.
+// already hold in each of those sets. When the container's process runs
+// through the Landlock helper, FILE's process does too (see
+// bundle.LandlockExec): a docker exec session gets the container's
+// ruleset. An exec without --process (typed by hand, never Docker's) keeps
+// its command line and has no ruleset.
 
 // narrowExec keeps a process exec'd into a container that enforces a
 // profile within the container's capabilities.
@@ -64,8 +68,9 @@ func (o Options) narrowExec(runtime string, d runtimeargs.Dialect, inv invocatio
 }
 
 // narrowProcess narrows the capabilities of exec's process file to the
-// container's, rewriting the file (atomically) only when that takes
-// something away. The file is often in /tmp (go-runc's default), so it is
+// container's and runs it through the Landlock helper when the container's
+// process runs through it, rewriting the file (atomically) only when that
+// changes something. The file is often in /tmp (go-runc's default), so it is
 // read and replaced through a handle on its directory.
 func narrowProcess(inv invocation, config []byte, req request) error {
 	dir, name := filepath.Split(inv.Process)
@@ -91,7 +96,11 @@ func narrowProcess(inv invocation, config []byte, req request) error {
 	if err != nil {
 		return fmt.Errorf("exec --process %s: %w", inv.Process, err)
 	}
-	if len(dropped) == 0 {
+	out, landlocked, err := bundle.LandlockExec(out, config)
+	if err != nil {
+		return fmt.Errorf("exec --process %s: %w", inv.Process, err)
+	}
+	if len(dropped) == 0 && !landlocked {
 		return nil
 	}
 	edited, err := ociconfig.Parse(out)
@@ -101,8 +110,10 @@ func narrowProcess(inv invocation, config []byte, req request) error {
 	if err := profiles.WriteFileIn(root, name, edited.Get("process"), perm); err != nil {
 		return fmt.Errorf("exec --process: %w", err)
 	}
-	inv.log("warning", fmt.Sprintf("tailor: exec in container %s: the container (%s=%s) does not hold %s: not granted to the process",
-		inv.ID, req.profileFrom, req.profile, strings.Join(dropped, ", ")))
+	if len(dropped) > 0 {
+		inv.log("warning", fmt.Sprintf("tailor: exec in container %s: the container (%s=%s) does not hold %s: not granted to the process",
+			inv.ID, req.profileFrom, req.profile, strings.Join(dropped, ", ")))
+	}
 	return nil
 }
 

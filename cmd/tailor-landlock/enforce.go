@@ -17,7 +17,19 @@ import (
 	"github.com/tailor-dev/tailor/landlock"
 )
 
-const nonblock = unix.O_NONBLOCK // a FIFO in place of the configuration must not block the open
+// openBlocking opens path read-only without blocking on a FIFO, then
+// clears O_NONBLOCK so that os.NewFile leaves the netpoller alone.
+func openBlocking(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
 
 func readRegular(f *os.File) ([]byte, error) { return bounded.ReadRegular(f, landlock.MaxConfig) }
 

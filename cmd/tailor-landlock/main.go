@@ -7,12 +7,20 @@
 //
 // Order matters. Everything the helper does (reading its configuration,
 // opening the rules' paths, the Go runtime's own syscalls) happens before
-// the seccomp filter is loaded, so that none of it has to be in the
-// workload's profile; after the filter only execve follows, which the
-// workload's runtime made under the same filter when it was learned. The
+// it loads the learned filter; after the filter only execve follows,
+// which the learned profile must allow (tailor apply checks it). The
 // calling thread is locked: Landlock, no_new_privs and the filter are
 // set on it alone, and the execve from it takes them into the workload
 // while the helper's other threads end.
+//
+// The helper starts under the runtime's filter (linux.seccomp, which runc
+// and crun also apply to exec sessions): the learned profile plus the
+// helper's own, documented set (landlock.HelperSyscalls). The workload
+// then runs under both filters, which the kernel evaluates together:
+// exactly the learned profile. Hence the set is kept small: GOMAXPROCS 1
+// (fewer threads to start) and the configuration read without the
+// netpoller. A test runs the helper under a filter of exactly that set
+// that kills it on anything else.
 //
 // It is static and built without cgo (make build), so that it runs in any
 // image. Exit codes before the execve: 126 for a refusal (invalid
@@ -29,7 +37,10 @@ import (
 	"github.com/tailor-dev/tailor/landlock"
 )
 
-func init() { runtime.LockOSThread() } // main runs on the initial thread, never unlocked
+func init() {
+	runtime.LockOSThread() // main runs on the initial thread, never unlocked
+	runtime.GOMAXPROCS(1)  // no idle Ps to start threads for
+}
 
 // Exit codes of the helper itself, as a shell reports them.
 const (
@@ -82,8 +93,12 @@ func run(argv, env []string) (int, error) {
 	return ex.exec()
 }
 
+// readConfig opens the configuration non-blocking (a FIFO in its place
+// must not block) and reads it blocking: os.OpenFile, or an os.File of a
+// non-blocking descriptor, would start the netpoller (epoll_create1,
+// eventfd2, epoll_ctl, epoll_pwait), syscalls the helper's set leaves out.
 func readConfig(path string) (*landlock.HelperConfig, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|nonblock, 0)
+	f, err := openBlocking(path)
 	if err != nil {
 		return nil, fmt.Errorf("read the configuration: %w", err)
 	}

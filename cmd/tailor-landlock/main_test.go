@@ -12,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tailor-dev/tailor/generator"
 	"github.com/tailor-dev/tailor/landlock"
 )
@@ -171,6 +173,114 @@ func TestHelperRefuses(t *testing.T) {
 			out, _ := cmd.CombinedOutput()
 			if cmd.ProcessState.ExitCode() != c.code || !strings.Contains(string(out), c.output) {
 				t.Errorf("exit %d %q, want %d with %q", cmd.ProcessState.ExitCode(), out, c.code, c.output)
+			}
+		})
+	}
+}
+
+// envOuterFilter makes the test binary a launcher, as runc's init is one:
+// it loads the classic BPF filter in the named file and execs its
+// arguments, so that the helper starts under that filter.
+const envOuterFilter = "TAILOR_LANDLOCK_TEST_OUTER_FILTER"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(envOuterFilter); path != "" {
+		os.Exit(launch(path, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// launch loads the filter at path and execs args (an absolute path first)
+// with the environment minus envOuterFilter; it returns only on failure.
+func launch(path string, args []string) int {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, envOuterFilter+"=") {
+			env = append(env, kv)
+		}
+	}
+	bpf, err := os.ReadFile(path)
+	if err == nil {
+		err = unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+	}
+	var ex *execve
+	if err == nil {
+		ex, err = prepareExec(args[0], args, env)
+	}
+	if err == nil {
+		err = loadSeccomp(bpf)
+	}
+	if err == nil {
+		_, err = ex.exec()
+	}
+	os.Stderr.WriteString("launcher: " + err.Error() + "\n")
+	return 125
+}
+
+// TestHelperMakesOnlyItsSyscalls runs the helper under a filter of exactly
+// landlock.HelperSyscalls (which includes execve) that kills the process
+// on any other syscall, as the learned profile of a workload that makes
+// none of its own. The helper gets the same filter to load and execs
+// itself with no arguments: that second helper starts the Go runtime
+// under both filters, prints its usage and exits 126. A syscall outside
+// the set, in either, is SIGSYS. Once with blocking standard streams,
+// once with a non-blocking stdout (the os package then starts the
+// netpoller).
+func TestHelperMakesOnlyItsSyscalls(t *testing.T) {
+	bin := helper(t)
+	kill := landlock.HelperFilter(&specs.LinuxSeccomp{DefaultAction: specs.ActKillProcess,
+		Architectures: []specs.Arch{specs.ArchX86_64}})
+	f, err := generator.Compile(kill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bpf, err := generator.ExportBPF(f)
+	f.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	filterFile := filepath.Join(t.TempDir(), "filter.bpf")
+	if err := os.WriteFile(filterFile, bpf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, landlock.HelperConfig{Seccomp: bpf,
+		Ruleset: hostRules(landlock.PathRule{Path: bin, Access: landlock.FSExecute | landlock.FSReadFile})})
+	for _, nonblock := range []bool{false, true} {
+		t.Run(map[bool]string{false: "blocking", true: "non-blocking stdout"}[nonblock], func(t *testing.T) {
+			// A pipe made here, not with os.Pipe: exec makes an
+			// os.Pipe's descriptor blocking (File.Fd), but not a
+			// descriptor that was non-blocking when os.NewFile got it.
+			var p [2]int
+			flags := unix.O_CLOEXEC
+			if nonblock {
+				flags |= unix.O_NONBLOCK
+			}
+			if err := unix.Pipe2(p[:], flags); err != nil {
+				t.Fatal(err)
+			}
+			r, w := os.NewFile(uintptr(p[0]), "stdout-r"), os.NewFile(uintptr(p[1]), "stdout-w")
+			defer r.Close()
+			cmd := exec.Command(self, bin, "--config", cfg, "--", bin)
+			cmd.Env = []string{envOuterFilter + "=" + filterFile, "PATH=/usr/bin:/bin"}
+			var stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = w, &stderr
+			err = cmd.Run()
+			w.Close()
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if ws.Signaled() {
+				t.Fatalf("killed by %v: the helper made a syscall outside landlock.HelperSyscalls "+
+					"(strace -f it to see which; add it there and to docs/landlock.md only if it cannot be avoided)\n%s", ws.Signal(), stderr.String())
+			}
+			if ws.ExitStatus() != exitRefused || !strings.Contains(stderr.String(), "tailor-landlock: usage") {
+				t.Errorf("exit %d, want the second helper's usage (126):\n%s", ws.ExitStatus(), stderr.String())
 			}
 		})
 	}

@@ -22,7 +22,12 @@ func init() {
 			"refuses, and says what the intersection removed)\n" +
 			"and process.capabilities the profile's minimal set; every other field is kept as it was.\n" +
 			"The first apply keeps the original as config.json" + bundle.BackupSuffix + ". The file is replaced\n" +
-			"atomically, and left untouched when the config or the profile is invalid.",
+			"atomically, and left untouched when the config or the profile is invalid.\n\n" +
+			"--landlock also enforces the files, TCP ports and scopes the profile recorded (a Landlock\n" +
+			"ruleset) through the tailor-landlock helper, bind-mounted read-only under /dev and made\n" +
+			"process.args[0]; the helper loads the learned seccomp filter before it execs the workload.\n" +
+			"linux.seccomp, which exec sessions get, is then the learned filter plus the helper's own\n" +
+			"syscalls (docs/landlock.md lists them).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Required: true, Usage: "OCI bundle `DIR` (with config.json)"},
 			defaultActionFlag("seccomp action for syscalls the profile never made: errno (EPERM), enosys, kill (the process) or log"),
