@@ -128,10 +128,12 @@ func writeSeccomp(dir func(int) (*os.Root, error), t *target, input json.RawMess
 // its architectures against the host's: rules for an ABI this host cannot
 // run would be dead, and a typo would silently drop a whole ABI.
 func parseSeccomp(name string, data []byte) (*specs.LinuxSeccomp, error) {
-	if err := profiles.CheckJSON(data); err != nil {
+	var sc specs.LinuxSeccomp
+	// Limits, duplicate keys and case variants ("Syscalls" after
+	// "syscalls" would be read by Go as the last one, by others not).
+	if err := profiles.CheckKeys(data, &sc); err != nil {
 		return nil, fmt.Errorf("seccomp profile %s: %w", name, err)
 	}
-	var sc specs.LinuxSeccomp
 	if err := json.Unmarshal(data, &sc); err != nil {
 		return nil, fmt.Errorf("parse seccomp profile %s: %w", name, err)
 	}

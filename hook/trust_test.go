@@ -143,6 +143,12 @@ func TestInputRules(t *testing.T) {
 		t.Errorf("actions %v: want mkdir refused as the input says, getpid and read allowed", action)
 	}
 
+	os.WriteFile(in, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}],`+"\n"+`"Syscalls":[]}`), 0o644)
+	if _, err := prepare(map[string]string{AnnotationTraceSyscall: "of:" + allowed + "/o.json;if:" + in}, Options{AllowDirs: []string{allowed}}); err == nil ||
+		!strings.Contains(err.Error(), in+": line 2, column 1: in the document: key \"Syscalls\" is not the field \"syscalls\"") {
+		t.Errorf("a case variant of syscalls in the input: %v", err)
+	}
+
 	os.WriteFile(in, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_AARCH64"]}`), 0o644)
 	if _, err := prepare(map[string]string{AnnotationTraceSyscall: "of:" + allowed + "/o.json;if:" + in}, Options{AllowDirs: []string{allowed}}); err == nil ||
 		!strings.Contains(err.Error(), "SCMP_ARCH_AARCH64") {
