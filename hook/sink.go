@@ -161,31 +161,3 @@ func hostArches() []specs.Arch {
 	}
 	return nil
 }
-
-// withInput adds the input's rules to sc, oci-seccomp-bpf-hook's if:
-// semantics: what the input allows is allowed too, and a syscall the input
-// refuses (any action but allow) stays refused as the input says, even
-// though the traced run made it.
-func withInput(sc, in *specs.LinuxSeccomp) {
-	for _, a := range in.Architectures {
-		if !slices.Contains(sc.Architectures, a) {
-			sc.Architectures = append(sc.Architectures, a)
-		}
-	}
-	refused := map[string]bool{}
-	for _, r := range in.Syscalls {
-		if r.Action != specs.ActAllow {
-			for _, n := range r.Names {
-				refused[n] = true
-			}
-		}
-	}
-	var kept []specs.LinuxSyscall
-	for _, r := range sc.Syscalls {
-		r.Names = slices.DeleteFunc(slices.Clone(r.Names), func(n string) bool { return refused[n] })
-		if len(r.Names) > 0 {
-			kept = append(kept, r)
-		}
-	}
-	sc.Syscalls = append(kept, in.Syscalls...)
-}
