@@ -171,11 +171,9 @@ func prepare(ann map[string]string, opts Options) (request, error) {
 				return r, fmt.Errorf("annotation %s=%s: %w", AnnotationLearn, name, err)
 			}
 		}
-		dir, err := store.OpenDir()
-		if err != nil {
-			return r, fmt.Errorf("annotation %s: %w", AnnotationLearn, err)
-		}
-		r.out.Store = &storeTarget{Dir: r.add(dir), Label: store.Dir, Name: name, Scope: r.scope, Replace: opts.LearnReplaces}
+		// The store is opened (and created) below, once every other
+		// annotation is checked: nothing is written on a refusal.
+		r.out.Store = &storeTarget{Dir: -1, Label: store.Dir, Name: name, Scope: r.scope, Replace: opts.LearnReplaces}
 	}
 	if v, ok := ann[AnnotationTraceSyscall]; ok {
 		of, inf, err := ParseTraceSyscall(v)
@@ -198,6 +196,13 @@ func prepare(ann map[string]string, opts Options) (request, error) {
 	}
 	if r.out.Profile == nil && r.out.Store == nil && r.out.SeccompOut == nil {
 		return r, ErrNothingToLearn
+	}
+	if st := r.out.Store; st != nil {
+		dir, err := profiles.NewStore(opts.Store).OpenDir()
+		if err != nil {
+			return r, fmt.Errorf("annotation %s: %w", AnnotationLearn, err)
+		}
+		st.Dir = r.add(dir)
 	}
 	return r, nil
 }
