@@ -85,6 +85,9 @@ var ErrNothingToLearn = errors.New("no learning requested: the container has nei
 // written here: the tracer writes when the container is done, through the
 // directory handles opened and checked now.
 func Run(ctx context.Context, stdin io.Reader, opts Options) error {
+	if err := CheckAllowDirs(opts.AllowDirs); err != nil {
+		return err
+	}
 	data, err := profiles.ReadDocument("OCI state on stdin", stdin)
 	if err != nil {
 		return fmt.Errorf("read OCI state: %w", err)
