@@ -87,7 +87,7 @@ func enforce(config []byte, engine *engineFilter, p *profiles.Profile, opts Appl
 	}
 	if !p.Complete && !opts.AllowIncomplete {
 		return nil, nil, fmt.Errorf("apply: %w (%s): it may be too tight to run the workload; "+
-			"learn again, or allow it explicitly", ErrIncomplete, generator.DescribeLoss(p.Loss))
+			"learn again, or enforce it anyway with --allow-incomplete (tailor apply, tailor runtime)", ErrIncomplete, generator.DescribeLoss(p.Loss))
 	}
 	seccomp, notes, err := generator.Seccomp(p, opts.Seccomp)
 	if err != nil {

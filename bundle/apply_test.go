@@ -193,7 +193,7 @@ func TestApplyProfileRefuses(t *testing.T) {
 		{name: "duplicate key", config: []byte(`{"process":{},"process":{}}`), is: ErrBadConfig, want: `"process" appears twice`},
 		{name: "duplicate nested key", config: []byte(`{"process":{"cwd":"/","cwd":"/"}}`), is: ErrBadConfig, want: `"cwd" appears twice`},
 		{name: "trailing data", config: []byte(`{"process":{}} {}`), is: ErrBadConfig},
-		{name: "incomplete profile", config: good, profile: incomplete, is: ErrIncomplete, want: "3 events lost"},
+		{name: "incomplete profile", config: good, profile: incomplete, is: ErrIncomplete, want: "3 events lost): it may be too tight to run the workload; learn again, or enforce it anyway with --allow-incomplete"},
 		{name: "invalid profile", config: good, profile: invalid, is: profiles.ErrInvalid, want: "frobnicate"},
 		{name: "no profile", config: good, want: "no profile"},
 		{name: "unreadable engine filter", config: []byte(`{"process":{},"linux":{"seccomp":{"defaultAction":"SCMP_ACT_MAYBE"}}}`),

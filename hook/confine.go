@@ -1,6 +1,8 @@
 package hook
 
 import (
+	"io/fs"
+
 	"github.com/tailor-dev/tailor/internal/bounded"
 
 	"errors"
@@ -144,4 +146,44 @@ func readBeneath(dir *os.File, name string, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnsafePath, err)
 	}
 	return data, err
+}
+
+// CheckAllowDirs refuses an --allow-dir the hook could never open: each
+// request opens its directory component by component from "/" without
+// following a symbolic link, so a link anywhere on the way (/var/run on
+// Debian) would refuse every annotation naming it, and with a message
+// about the annotation, not the flag. It says which component is a link
+// and what to give instead.
+func CheckAllowDirs(dirs []string) error {
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) || filepath.Clean(d) != d {
+			return fmt.Errorf("--allow-dir %q: give an absolute, clean path (%q)", d, filepath.Clean("/"+d))
+		}
+		at := "/"
+		for _, part := range strings.Split(strings.TrimPrefix(d, "/"), "/") {
+			if part == "" {
+				continue
+			}
+			at = filepath.Join(at, part)
+			fi, err := os.Lstat(at)
+			if errors.Is(err, fs.ErrNotExist) {
+				break // not there yet: requests naming it are refused until it is
+			}
+			if err != nil {
+				return fmt.Errorf("--allow-dir %s: %w", d, err)
+			}
+			if fi.Mode()&os.ModeSymlink != 0 {
+				resolved, rerr := filepath.EvalSymlinks(d)
+				if rerr != nil {
+					resolved = "the directory it points to"
+				}
+				return fmt.Errorf("--allow-dir %s: %s is a symbolic link: allowed directories are opened without following links, "+
+					"so give the resolved path (--allow-dir %s)", d, at, resolved)
+			}
+			if !fi.IsDir() {
+				return fmt.Errorf("--allow-dir %s: %s is not a directory", d, at)
+			}
+		}
+	}
+	return nil
 }

@@ -1,9 +1,11 @@
 package hook
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,5 +58,38 @@ func TestConfine(t *testing.T) {
 				t.Fatalf("confine(%q) = %v, want ErrUnsafePath", tt.path, err)
 			}
 		})
+	}
+}
+
+// TestCheckAllowDirs: an --allow-dir with a symbolic link on its way is
+// refused when the hook starts, naming the flag, the link and the path to
+// give instead; a real directory passes.
+func TestCheckAllowDirs(t *testing.T) {
+	real := t.TempDir()
+	os.Mkdir(filepath.Join(real, "out"), 0o755)
+	link := filepath.Join(t.TempDir(), "run")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckAllowDirs([]string{filepath.Join(real, "out")}); err != nil {
+		t.Errorf("a real directory: %v", err)
+	}
+	err := CheckAllowDirs([]string{filepath.Join(real, "out"), filepath.Join(link, "out")})
+	want := "--allow-dir " + link + "/out: " + link + " is a symbolic link: allowed directories are opened without following links, " +
+		"so give the resolved path (--allow-dir " + real + "/out)"
+	if err == nil || err.Error() != want {
+		t.Errorf("a symlinked component: %v, want %q", err, want)
+	}
+	if err := CheckAllowDirs([]string{filepath.Join(real, "missing", "later")}); err != nil {
+		t.Errorf("a directory not created yet: %v", err)
+	}
+	for _, bad := range []string{"relative/dir", "/a/../b"} {
+		if err := CheckAllowDirs([]string{bad}); err == nil || !strings.Contains(err.Error(), "--allow-dir") {
+			t.Errorf("--allow-dir %s: %v", bad, err)
+		}
+	}
+	err = Run(context.Background(), strings.NewReader(`{}`), Options{AllowDirs: []string{filepath.Join(link, "out")}})
+	if err == nil || !strings.Contains(err.Error(), "is a symbolic link") {
+		t.Errorf("Run with a symlinked --allow-dir: %v", err)
 	}
 }

@@ -85,6 +85,9 @@ var ErrNothingToLearn = errors.New("no learning requested: the container has nei
 // written here: the tracer writes when the container is done, through the
 // directory handles opened and checked now.
 func Run(ctx context.Context, stdin io.Reader, opts Options) error {
+	if err := CheckAllowDirs(opts.AllowDirs); err != nil {
+		return err
+	}
 	data, err := profiles.ReadDocument("OCI state on stdin", stdin)
 	if err != nil {
 		return fmt.Errorf("read OCI state: %w", err)
@@ -171,11 +174,9 @@ func prepare(ann map[string]string, opts Options) (request, error) {
 				return r, fmt.Errorf("annotation %s=%s: %w", AnnotationLearn, name, err)
 			}
 		}
-		dir, err := store.OpenDir()
-		if err != nil {
-			return r, fmt.Errorf("annotation %s: %w", AnnotationLearn, err)
-		}
-		r.out.Store = &storeTarget{Dir: r.add(dir), Label: store.Dir, Name: name, Scope: r.scope, Replace: opts.LearnReplaces}
+		// The store is opened (and created) below, once every other
+		// annotation is checked: nothing is written on a refusal.
+		r.out.Store = &storeTarget{Dir: -1, Label: store.Dir, Name: name, Scope: r.scope, Replace: opts.LearnReplaces}
 	}
 	if v, ok := ann[AnnotationTraceSyscall]; ok {
 		of, inf, err := ParseTraceSyscall(v)
@@ -198,6 +199,13 @@ func prepare(ann map[string]string, opts Options) (request, error) {
 	}
 	if r.out.Profile == nil && r.out.Store == nil && r.out.SeccompOut == nil {
 		return r, ErrNothingToLearn
+	}
+	if st := r.out.Store; st != nil {
+		dir, err := profiles.NewStore(opts.Store).OpenDir()
+		if err != nil {
+			return r, fmt.Errorf("annotation %s: %w", AnnotationLearn, err)
+		}
+		st.Dir = r.add(dir)
 	}
 	return r, nil
 }

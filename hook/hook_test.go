@@ -58,6 +58,7 @@ func TestRunHookRefusesBadInput(t *testing.T) {
 		{name: "bad store name", state: `{"id":"c","pid":1,"bundle":"` + bundle + `","annotations":{"dev.tailor.learn":"../x"}}`, want: "dev.tailor.learn"},
 		{name: "relative output", state: `{"id":"c","pid":1,"bundle":"` + bundle + `","annotations":{"io.containers.trace-syscall":"of:out.json"}}`, want: "not an absolute path"},
 		{name: "escaping output", state: `{"id":"c","pid":1,"bundle":"` + bundle + `","annotations":{"io.containers.trace-syscall":"of:` + allowed + `/../x.json"}}`, want: ".."},
+		{name: "learning with an escaping output", state: `{"id":"c","pid":1,"bundle":"` + bundle + `","annotations":{"dev.tailor.learn":"web","io.containers.trace-syscall":"of:` + allowed + `/../x.json"}}`, want: ".."},
 		{name: "missing input", state: `{"id":"c","pid":1,"bundle":"` + bundle + `","annotations":{"io.containers.trace-syscall":"of:` + allowed + `/o.json;if:` + allowed + `/in.json"}}`, want: "input"},
 	}
 	for _, tt := range tests {

@@ -128,10 +128,12 @@ func writeSeccomp(dir func(int) (*os.Root, error), t *target, input json.RawMess
 // its architectures against the host's: rules for an ABI this host cannot
 // run would be dead, and a typo would silently drop a whole ABI.
 func parseSeccomp(name string, data []byte) (*specs.LinuxSeccomp, error) {
-	if err := profiles.CheckJSON(data); err != nil {
+	var sc specs.LinuxSeccomp
+	// Limits, duplicate keys and case variants ("Syscalls" after
+	// "syscalls" would be read by Go as the last one, by others not).
+	if err := profiles.CheckKeys(data, &sc); err != nil {
 		return nil, fmt.Errorf("seccomp profile %s: %w", name, err)
 	}
-	var sc specs.LinuxSeccomp
 	if err := json.Unmarshal(data, &sc); err != nil {
 		return nil, fmt.Errorf("parse seccomp profile %s: %w", name, err)
 	}
@@ -158,32 +160,4 @@ func hostArches() []specs.Arch {
 		return []specs.Arch{specs.ArchARM}
 	}
 	return nil
-}
-
-// withInput adds the input's rules to sc, oci-seccomp-bpf-hook's if:
-// semantics: what the input allows is allowed too, and a syscall the input
-// refuses (any action but allow) stays refused as the input says, even
-// though the traced run made it.
-func withInput(sc, in *specs.LinuxSeccomp) {
-	for _, a := range in.Architectures {
-		if !slices.Contains(sc.Architectures, a) {
-			sc.Architectures = append(sc.Architectures, a)
-		}
-	}
-	refused := map[string]bool{}
-	for _, r := range in.Syscalls {
-		if r.Action != specs.ActAllow {
-			for _, n := range r.Names {
-				refused[n] = true
-			}
-		}
-	}
-	var kept []specs.LinuxSyscall
-	for _, r := range sc.Syscalls {
-		r.Names = slices.DeleteFunc(slices.Clone(r.Names), func(n string) bool { return refused[n] })
-		if len(r.Names) > 0 {
-			kept = append(kept, r)
-		}
-	}
-	sc.Syscalls = append(kept, in.Syscalls...)
 }

@@ -13,7 +13,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/tailor-dev/tailor/generator"
 	"github.com/tailor-dev/tailor/internal/budget"
+	"github.com/tailor-dev/tailor/internal/seccompvm"
 	"github.com/tailor-dev/tailor/profiler"
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -143,6 +145,12 @@ func TestInputRules(t *testing.T) {
 		t.Errorf("actions %v: want mkdir refused as the input says, getpid and read allowed", action)
 	}
 
+	os.WriteFile(in, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}],`+"\n"+`"Syscalls":[]}`), 0o644)
+	if _, err := prepare(map[string]string{AnnotationTraceSyscall: "of:" + allowed + "/o.json;if:" + in}, Options{AllowDirs: []string{allowed}}); err == nil ||
+		!strings.Contains(err.Error(), in+": line 2, column 1: in the document: key \"Syscalls\" is not the field \"syscalls\"") {
+		t.Errorf("a case variant of syscalls in the input: %v", err)
+	}
+
 	os.WriteFile(in, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_AARCH64"]}`), 0o644)
 	if _, err := prepare(map[string]string{AnnotationTraceSyscall: "of:" + allowed + "/o.json;if:" + in}, Options{AllowDirs: []string{allowed}}); err == nil ||
 		!strings.Contains(err.Error(), "SCMP_ARCH_AARCH64") {
@@ -213,6 +221,62 @@ func TestNamespaceOwnDirectory(t *testing.T) {
 	for _, of := range []string{allowed + "/.bashrc", allowed + "/authorized_keys", allowed + "/.json"} {
 		if _, err := prepare(map[string]string{AnnotationTraceSyscall: "of:" + of}, opts); !errors.Is(err, ErrUnsafePath) {
 			t.Errorf("of:%s accepted: %v", of, err)
+		}
+	}
+}
+
+// TestInputRefusesSomeArguments: an input that refuses mkdir only with
+// mode 0777 keeps the learned allow for every other mode. Checked on the
+// filter itself: libseccomp lets an unconditional allow of a syscall
+// override its argument rules, so the two must be made disjoint.
+func TestInputRefusesSomeArguments(t *testing.T) {
+	allowed := t.TempDir()
+	in := filepath.Join(allowed, "in.json")
+	os.WriteFile(in, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
+		{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13,"args":[{"index":1,"value":511,"valueTwo":511,"op":"SCMP_CMP_MASKED_EQ"}]},
+		{"names":["write"],"action":"SCMP_ACT_ERRNO","errnoRet":9,"args":[{"index":0,"value":2,"op":"SCMP_CMP_EQ"}]},
+		{"names":["write"],"action":"SCMP_ACT_ERRNO","errnoRet":9,"args":[{"index":2,"value":4096,"op":"SCMP_CMP_GT"}]}]}`), 0o644)
+	reg := sinkFor(t, map[string]string{AnnotationTraceSyscall: "of:" + allowed + "/out.json;if:" + in}, Options{AllowDirs: []string{allowed}})
+	if err := Sink(reg, learned()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(allowed, "out.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc specs.LinuxSeccomp
+	if err := json.Unmarshal(data, &sc); err != nil {
+		t.Fatal(err)
+	}
+	f, err := generator.Compile(&sc)
+	if err != nil {
+		t.Fatalf("compile the output: %v\n%s", err, data)
+	}
+	raw, err := generator.ExportBPF(f)
+	f.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := seccompvm.New(t, raw)
+	const mkdir, write, read, getppid = 83, 1, 0, 110
+	for _, tc := range []struct {
+		name string
+		nr   int
+		args []uint64
+		want string
+	}{
+		{"mkdir 0777", mkdir, []uint64{0, 0o777}, "errno 13"},
+		{"mkdir 01777", mkdir, []uint64{0, 0o1777}, "errno 13"},
+		{"mkdir 0755", mkdir, []uint64{0, 0o755}, "allow"},
+		{"mkdir 0", mkdir, []uint64{0, 0}, "allow"},
+		{"write to stderr", write, []uint64{2, 0, 10}, "errno 9"},
+		{"write of 8 KiB", write, []uint64{1, 0, 8192}, "errno 9"},
+		{"write to stdout", write, []uint64{1, 0, 10}, "allow"},
+		{"read (learned, not in the input)", read, []uint64{0, 0, 1}, "allow"},
+		{"getppid (neither)", getppid, nil, "errno 1"},
+	} {
+		if got := seccompvm.Verdict(vm.Run(t, seccompvm.ArchX8664, tc.nr, tc.args...)); got != tc.want {
+			t.Errorf("%s: %s, want %s\n%s", tc.name, got, tc.want, data)
 		}
 	}
 }

@@ -19,7 +19,7 @@ func runAdoptable(t *testing.T, adopted *atomic.Bool) (*Client, <-chan error) {
 	dir := filepath.Join(t.TempDir(), "tracer")
 	rec := newFakeRecorder()
 	s := &Server{Recorder: rec, Idle: time.Minute, Grace: time.Second, Linger: 2 * time.Second,
-		MountNamespace: otherNamespace, Adopted: adopted.Load,
+		MountNamespace: otherNamespace, Adopted: adopted.Load, Peer: ownUser,
 		Sink: func(Registration, *profiles.Profile) error { return nil }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -125,10 +126,14 @@ func (r *response) err() error {
 		return nil
 	}
 	if e, ok := errorCodes[r.Code]; ok {
-		if r.Error == e.Error() {
+		// The message usually starts with the sentinel's own text
+		// (errorResponse sends err.Error() of an error wrapping it): say
+		// it once.
+		msg := strings.TrimPrefix(r.Error, e.Error())
+		if msg == "" {
 			return e
 		}
-		return fmt.Errorf("%w: %s", e, r.Error)
+		return fmt.Errorf("%w: %s", e, strings.TrimPrefix(msg, ": "))
 	}
 	return errors.New(r.Error)
 }

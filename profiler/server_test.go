@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,11 +66,22 @@ func (f *fakeRecorder) Drain(cid uint32) (*bpf.Recording, error) {
 	return r, nil
 }
 
+// ownUser is the peer check of test servers: the test's own user, so
+// that unit tests run without root (the production check, rootOnly, is
+// tested on its own).
+func ownUser(uid uint32) error {
+	if int(uid) != os.Geteuid() {
+		return fmt.Errorf("%w: the peer is uid %d, the test runs as %d", ErrForbidden, uid, os.Geteuid())
+	}
+	return nil
+}
+
 func startServer(t *testing.T, sink Sink, mntns func(int) (uint32, error), opts ...func(*Server)) (*Client, *fakeRecorder) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "tracer")
 	rec := newFakeRecorder()
-	s := &Server{Recorder: rec, Sink: sink, Idle: time.Minute, Grace: time.Second, Linger: time.Millisecond, MountNamespace: mntns}
+	s := &Server{Recorder: rec, Sink: sink, Idle: time.Minute, Grace: time.Second, Linger: time.Millisecond, MountNamespace: mntns,
+		Peer: ownUser}
 	for _, o := range opts {
 		o(s)
 	}
@@ -204,8 +216,8 @@ func TestServerShutdownAnswersWaiters(t *testing.T) {
 	rec := newFakeRecorder()
 	wrote := make(chan struct{}, 1)
 	s := &Server{Recorder: rec, Idle: time.Minute, Grace: time.Second, Linger: 500 * time.Millisecond,
-		MountNamespace: otherNamespace,
-		Sink:           func(Registration, *profiles.Profile) error { wrote <- struct{}{}; return nil }}
+		MountNamespace: otherNamespace, Peer: ownUser,
+		Sink: func(Registration, *profiles.Profile) error { wrote <- struct{}{}; return nil }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, dir) }()

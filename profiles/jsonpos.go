@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tailor-dev/tailor/internal/jsonfield"
 )
 
 // PathError is a problem with the value at a JSON path of a document, e.g.
@@ -62,7 +65,7 @@ func Positions(data []byte, paths ...string) map[string]Position {
 		want[p] = -1
 	}
 	var found []int64
-	err := walkJSON(data, func(path string, off int64) bool {
+	err := walkJSON(data, nil, func(path string, off int64) bool {
 		if o, ok := want[path]; ok && o < 0 {
 			want[path] = off
 			found = append(found, off)
@@ -114,11 +117,10 @@ func lineCols(data []byte, offs []int64) map[int64]Position {
 	return out
 }
 
-// DecodeStrict checks data's syntax and refuses duplicate object keys
-// (which encoding/json would silently resolve to the last), then decodes it
-// into v refusing unknown fields. Errors carry the line and column.
+// DecodeStrict checks data with CheckKeys, then decodes it into v
+// refusing unknown fields. Errors carry the line and column.
 func DecodeStrict(data []byte, v any) error {
-	if err := walkJSON(data, nil); err != nil {
+	if err := CheckKeys(data, v); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -162,7 +164,7 @@ func jsonError(data []byte, err error) error {
 // findKey returns the offset of the first object member called name.
 func findKey(data []byte, name string) int64 {
 	var found int64 = -1
-	_ = walkJSON(data, func(p string, off int64) bool {
+	_ = walkJSON(data, nil, func(p string, off int64) bool {
 		if p == name || strings.HasSuffix(p, "."+name) {
 			found = off
 			return false
@@ -172,6 +174,33 @@ func findKey(data []byte, name string) int64 {
 	return found
 }
 
+// CheckKeys checks data's syntax and the keys of its objects for
+// decoding into v: no key twice in an object (encoding/json would
+// silently take the last), and no key that folds to a field of v's types
+// without being its exact name ("ABIs" after "abis", "DefaultAction"):
+// Go's decoder would read it as the field, last one winning, while exact
+// decoders (crun, libseccomp's tools) ignore it. Unknown fields are left
+// to the decoder. Errors carry the line and column and name the key.
+func CheckKeys(data []byte, v any) error {
+	return walkJSON(data, reflect.TypeOf(v), nil)
+}
+
+// decodeShapes are the types of profiles that decode themselves, by the
+// type they decode their JSON into: their keys are checked as that one's.
+var decodeShapes = map[reflect.Type]reflect.Type{
+	reflect.TypeFor[File](): reflect.TypeFor[fileJSON](),
+}
+
+func shape(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if s, ok := decodeShapes[t]; ok {
+		return s
+	}
+	return t
+}
+
 type jsonFrame struct {
 	object    bool
 	path      string
@@ -179,6 +208,20 @@ type jsonFrame struct {
 	expectKey bool
 	key       string
 	keys      map[string]bool
+	// typ is the Go type the value decodes into (nil: not checked), and
+	// member the type of the current key's value.
+	typ, member reflect.Type
+}
+
+// childType is the Go type of the frame's next value.
+func (f *jsonFrame) childType() reflect.Type {
+	if f.typ == nil {
+		return nil
+	}
+	if f.object {
+		return shape(f.member)
+	}
+	return shape(jsonfield.Elem(f.typ))
 }
 
 func (f *jsonFrame) child() string {
@@ -195,9 +238,11 @@ func (f *jsonFrame) child() string {
 // (abis[0].syscalls[3].name; "" is the document) and the offset of its
 // start (for object members, of the key), until visit returns false; a
 // nil visit only checks. It refuses what CheckJSON refuses, checks the
-// syntax and refuses duplicate object keys. Its cost is linear in the
-// size of data: paths are at most MaxDepth steps long.
-func walkJSON(data []byte, visit func(path string, off int64) bool) error {
+// syntax and refuses duplicate object keys and, when t is not nil, keys
+// that fold to a field of the type decoded there (see CheckKeys). Its
+// cost is linear in the size of data: paths are at most MaxDepth steps
+// long.
+func walkJSON(data []byte, t reflect.Type, visit func(path string, off int64) bool) error {
 	if err := CheckJSON(data); err != nil {
 		return err
 	}
@@ -252,6 +297,18 @@ func walkJSON(data []byte, visit func(path string, off int64) bool) error {
 			}
 			top.keys[key] = true
 			top.key, top.expectKey = key, false
+			if top.typ != nil {
+				member, err := jsonfield.Member(top.typ, key)
+				if err != nil {
+					line, col := lineCol(data, off)
+					where := top.path
+					if where == "" {
+						where = "the document"
+					}
+					return fmt.Errorf("line %d, column %d: in %s: %w", line, col, where, err)
+				}
+				top.member = member
+			}
 			if visit != nil && !visit(top.child(), off) {
 				return nil
 			}
@@ -269,7 +326,11 @@ func walkJSON(data []byte, visit func(path string, off int64) bool) error {
 			}
 		}
 		if isDelim {
-			stack = append(stack, &jsonFrame{object: delim == '{', path: path, expectKey: true})
+			typ := shape(t)
+			if top != nil {
+				typ = top.childType()
+			}
+			stack = append(stack, &jsonFrame{object: delim == '{', path: path, expectKey: true, typ: typ})
 			continue
 		}
 		done()

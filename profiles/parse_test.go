@@ -61,6 +61,13 @@ func TestParseRefuses(t *testing.T) {
 		{name: "no value list", old: `{"values": [8589934593]}`, new: `{}`, want: "socket has an empty value list in a complete profile"},
 		{name: "values and overflow", old: `[8589934593]}`, new: `[8589934593], "overflow": true}`,
 			want: "abis[0].syscalls[1].args.overflow: socket lists values and is marked overflow (allowed with any domain and type): remove the values"},
+		{name: "case variant after the key", old: `"capabilities": [{`, new: `"ABIs": [], "capabilities": [{`,
+			want: `line 14, column 3: in the document: key "ABIs" is not the field "abis": Go's decoder would read it as "abis"`},
+		{name: "case variant alone", old: `"abis": [`, new: `"ABIS": [`, want: `key "ABIS" is not the field "abis"`},
+		{name: "Unicode case variant", old: `"comm": "sh", "recordings": 1`, new: `"comm": "sh", "recordingſ": 1`, want: `line 10, column 47: in abis[0].syscalls[0].seen: key "recordingſ" is not the field "recordings"`},
+		{name: "case variant in a file", old: `"source": {"recordings": 1},`,
+			new:  `"source": {"recordings": 1}, "schemaVersion2": 0, "files": [{"path": "/a", "PATH": "/etc/shadow", "access": ["read"], "seen": {}}],`,
+			want: `in files[0]: key "PATH" is not the field "path"`},
 		{name: "value outside the mask", old: `[8589934593]`, new: `[8589934609]`,
 			want: "abis[0].syscalls[1].args.values[0]: value 0x200000011 of socket has bits outside 0xffffffff0000000f"},
 	}

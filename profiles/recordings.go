@@ -92,7 +92,11 @@ func (s *Store) CanRecord(scope Scope, name string) error {
 	if err := ValidScope(scope); err != nil {
 		return err
 	}
-	root, done, err := s.open(true)
+	// Checking writes nothing: a store not created yet has room.
+	root, done, err := s.open(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

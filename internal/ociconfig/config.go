@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -32,6 +33,24 @@ type Config struct {
 	data   []byte
 	root   *node
 	indent string // the document's indentation unit; "" when on one line
+	lines  []int  // offsets of the newlines of data, when asked for (lineStart)
+
+	// Edits are kept as splices of data, applied together when the
+	// document is next read (flush): each edit costs what it writes, not a
+	// pass over the whole document, so rewriting every mount of a large
+	// config stays linear. stale marks the nodes whose bytes or members a
+	// pending edit changed, walking into one flushes first; dirty marks
+	// them and their ancestors, editing one as a whole flushes first.
+	pending []edit
+	stale   map[*node]bool
+	dirty   map[*node]bool
+	size    int // len(data) with the pending edits applied
+}
+
+// edit replaces data[start:end] with text.
+type edit struct {
+	start, end int
+	text       string
 }
 
 // lookup finds key in object n. Parse refused keys that a runtime would
@@ -76,16 +95,21 @@ func (c *Config) reset(data []byte) error {
 	if err != nil {
 		return err
 	}
-	c.data, c.root = data, root
+	c.data, c.root, c.lines = data, root, nil
+	c.pending, c.stale, c.dirty, c.size = nil, nil, nil, len(data)
 	c.indent, _ = detectIndent(data)
 	return nil
 }
 
 // Bytes is the document as edited.
-func (c *Config) Bytes() []byte { return c.data }
+func (c *Config) Bytes() []byte {
+	c.flush()
+	return c.data
+}
 
 // Spec decodes the document as it is now.
 func (c *Config) Spec() (*specs.Spec, error) {
+	c.flush()
 	var spec specs.Spec
 	if err := json.Unmarshal(c.data, &spec); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -96,6 +120,7 @@ func (c *Config) Spec() (*specs.Spec, error) {
 // Get returns the value at path (object keys and array indexes) as
 // written, or nil when there is none.
 func (c *Config) Get(path ...any) json.RawMessage {
+	c.flush()
 	n := c.root
 	where := ""
 	for _, p := range path {
@@ -120,6 +145,7 @@ func (c *Config) Get(path ...any) json.RawMessage {
 
 // Keys lists the keys of the object at path in document order.
 func (c *Config) Keys(path ...any) []string {
+	c.flush()
 	n, i, err := c.walk(path)
 	if err != nil || i < len(path) || n.kind != '{' {
 		return nil
@@ -191,12 +217,15 @@ func (c *Config) Append(value any, path ...any) error {
 	}
 	last := n.elems[len(n.elems)-1]
 	sep := c.leadingSpace(last.start)
-	return c.splice(last.end, last.end, ","+sep+string(enc))
+	return c.splice(n, last.end, last.end, ","+sep+string(enc), "["+string(enc)+"]")
 }
 
 // walk follows path as far as it exists, treating a null as missing: it
 // returns the deepest node reached and how many elements of path it took.
 func (c *Config) walk(path []any) (*node, int, error) {
+	if c.stale[c.root] {
+		c.flush()
+	}
 	n := c.root
 	where := ""
 	for i, p := range path {
@@ -220,15 +249,35 @@ func (c *Config) walk(path []any) (*node, int, error) {
 			if !ok {
 				return nil, 0, fmt.Errorf("%w: %s is null", ErrInvalid, pathString(path[:i+1]))
 			}
+			if len(c.pending) > 0 {
+				// dropNull finds n again by its offset: make it final.
+				c.flush()
+				return c.walk(path)
+			}
 			// A null on the way is replaced by the object to create.
 			return n, i, c.dropNull(n, next)
 		}
 		if next == nil {
-			return n, i, nil
+			return c.reached(n, i, path)
+		}
+		if c.stale[next] {
+			// A pending edit changed next: read it as edited.
+			c.flush()
+			return c.walk(path)
 		}
 		n = next
 	}
-	return n, len(path), nil
+	return c.reached(n, len(path), path)
+}
+
+// reached is walk's answer n, i, unless a pending edit lies in n, which
+// the caller is about to edit: then the edits are applied first.
+func (c *Config) reached(n *node, i int, path []any) (*node, int, error) {
+	if c.dirty[n] {
+		c.flush()
+		return c.walk(path)
+	}
+	return n, i, nil
 }
 
 // dropNull removes the member of object n whose value is null, so that
@@ -248,10 +297,12 @@ func (c *Config) dropNull(n, null *node) error {
 	case len(n.members) > 1: // the first: take up to the next key
 		end = n.members[1].keyStart
 	}
-	if err := c.splice(start, end, ""); err != nil {
+	if err := c.splice(n, start, end, "", ""); err != nil {
 		return err
 	}
-	// The tree was rebuilt: find n again by its position.
+	// The member list of n changed under the insert that follows: apply
+	// the edit now, and find n again by its position in the new tree.
+	c.flush()
 	*n = *c.nodeAt(n.start)
 	return nil
 }
@@ -291,7 +342,7 @@ func (c *Config) replace(n *node, value any) error {
 		}
 		enc = compact(enc)
 	}
-	return c.splice(n.start, n.end, string(enc))
+	return c.splice(n, n.start, n.end, string(enc), string(enc))
 }
 
 func (c *Config) insertMember(obj *node, key string, value any) error {
@@ -324,17 +375,18 @@ func (c *Config) insertMember(obj *node, key string, value any) error {
 	if !strings.Contains(sep, "\n") {
 		enc = compact(enc)
 	}
-	return c.splice(last.value.end, last.value.end, ","+sep+string(k)+colon+string(enc))
+	return c.splice(obj, last.value.end, last.value.end, ","+sep+string(k)+colon+string(enc), "{"+string(k)+":"+string(enc)+"}")
 }
 
 // fillEmpty writes inner between the brackets of the empty object or
 // array n, on its own line when the document is indented.
 func (c *Config) fillEmpty(n *node, inner []byte) error {
+	check := string(c.data[n.start]) + string(inner) + string(c.data[n.end-1])
 	if c.indent == "" {
-		return c.splice(n.start+1, n.end-1, string(inner))
+		return c.splice(n, n.start+1, n.end-1, string(inner), check)
 	}
 	outer := c.lineIndent(n.start)
-	return c.splice(n.start+1, n.end-1, "\n"+outer+c.indent+string(inner)+"\n"+outer)
+	return c.splice(n, n.start+1, n.end-1, "\n"+outer+c.indent+string(inner)+"\n"+outer, check)
 }
 
 // encode marshals v for a place whose line is indented by prefix.
@@ -371,7 +423,10 @@ func (c *Config) leadingSpace(off int) string {
 
 // lineIndent is the whitespace that starts the line holding offset.
 func (c *Config) lineIndent(off int) string {
-	start := bytes.LastIndexByte(c.data[:off], '\n') + 1
+	if c.indent == "" {
+		return "" // one line: values are written compact
+	}
+	start := c.lineStart(off)
 	end := start
 	for end < len(c.data) && (c.data[end] == ' ' || c.data[end] == '\t') {
 		end++
@@ -379,38 +434,92 @@ func (c *Config) lineIndent(off int) string {
 	return string(c.data[start:end])
 }
 
+// lineStart is the offset of the line holding off. The newlines are
+// found once per version of the document, so that many edits of one long
+// line do not each scan back to its start.
+func (c *Config) lineStart(off int) int {
+	if c.lines == nil {
+		c.lines = []int{}
+		for i, b := range c.data {
+			if b == '\n' {
+				c.lines = append(c.lines, i)
+			}
+		}
+	}
+	i, _ := slices.BinarySearch(c.lines, off)
+	if i == 0 {
+		return 0
+	}
+	return c.lines[i-1] + 1
+}
+
 // ownLine reports whether the member or value at offset starts its line
 // (only its key, or whitespace, stands before it).
 func (c *Config) ownLine(off int) bool {
-	start := bytes.LastIndexByte(c.data[:off], '\n') + 1
-	before := strings.TrimSpace(string(c.data[start:off]))
-	if before == "" {
+	start := c.lineStart(off)
+	before := bytes.TrimSpace(c.data[start:off])
+	if len(before) == 0 {
 		return true
 	}
 	// `"key": ` before the value
-	if strings.HasSuffix(before, ":") {
-		var k string
-		return json.Unmarshal([]byte(strings.TrimSpace(strings.TrimSuffix(before, ":"))), &k) == nil
+	if k, ok := bytes.CutSuffix(before, []byte(":")); ok {
+		k = bytes.TrimSpace(k)
+		return len(k) >= 2 && k[0] == '"' && k[len(k)-1] == '"' && json.Valid(k)
 	}
 	return false
 }
 
-// splice replaces data[start:end] with s and rebuilds the tree; the
-// document stays valid, or the edit is refused.
-func (c *Config) splice(start, end int, s string) error {
-	data := make([]byte, 0, len(c.data)-(end-start)+len(s))
-	data = append(data, c.data[:start]...)
-	data = append(data, s...)
-	data = append(data, c.data[end:]...)
-	if len(data) > MaxSize {
-		return fmt.Errorf("%w: the edited config would be %d bytes, more than %d", ErrInvalid, len(data), MaxSize)
+// splice replaces data[start:end] with text, an edit of node n (which
+// becomes stale until the next flush). check is the value the edit
+// writes, standing where n stands (the new member in an object of its
+// own, the new element in an array): it must be valid JSON within what is
+// left of MaxDepth, so that an edit is refused now, never a broken
+// document written. Nothing else of the document changes.
+func (c *Config) splice(n *node, start, end int, text, check string) error {
+	size := c.size - (end - start) + len(text)
+	if size > MaxSize {
+		return fmt.Errorf("%w: the edited config would be %d bytes, more than %d", ErrInvalid, size, MaxSize)
 	}
-	old := c.data
-	if err := c.reset(data); err != nil {
-		c.reset(old)
-		return fmt.Errorf("edit config: %w", err)
+	if check != "" {
+		if _, err := parseTree([]byte(check), MaxDepth-n.depth); err != nil {
+			return fmt.Errorf("edit config: %w", err)
+		}
 	}
+	// walk flushed the edits in n or on the way to it, so this one
+	// overlaps none of them.
+	c.pending = append(c.pending, edit{start: start, end: end, text: text})
+	if c.stale == nil {
+		c.stale, c.dirty = map[*node]bool{}, map[*node]bool{}
+	}
+	c.stale[n] = true
+	for a := n; a != nil && !c.dirty[a]; a = a.parent {
+		c.dirty[a] = true
+	}
+	c.size = size
 	return nil
+}
+
+// flush applies the pending edits in one pass and rebuilds the tree.
+func (c *Config) flush() {
+	if len(c.pending) == 0 {
+		return
+	}
+	// Edits at one offset keep the order they were made in.
+	slices.SortStableFunc(c.pending, func(a, b edit) int { return a.start - b.start })
+	data := make([]byte, 0, c.size)
+	at := 0
+	for _, e := range c.pending {
+		data = append(data, c.data[at:e.start]...)
+		data = append(data, e.text...)
+		at = e.end
+	}
+	data = append(data, c.data[at:]...)
+	if err := c.reset(data); err != nil {
+		// Unreachable: each edit was checked in the value it changes, and
+		// a value with a pending edit is not edited again before a flush.
+		// Stop rather than hand back a document no one checked.
+		panic(fmt.Sprintf("ociconfig: edits checked one by one make an invalid document: %v", err))
+	}
 }
 
 func pathString(path []any) string {

@@ -1,12 +1,13 @@
 package ociconfig
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
-	"strings"
-	"unicode"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/tailor-dev/tailor/internal/jsonfield"
 )
 
 // checkSpelling walks the document beside runtime-spec's types. Where a
@@ -18,79 +19,31 @@ import (
 // are no field's name are unknown fields, kept as they are; keys of maps
 // (annotations, sysctl) are data.
 func checkSpelling(n *node, t reflect.Type, path string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch {
-	case n.kind == '{' && t.Kind() == reflect.Struct:
-		fields := jsonFields(t)
+	switch n.kind {
+	case '{':
 		for _, m := range n.members {
-			if ft, ok := fields[m.key]; ok {
+			ft, err := jsonfield.Member(t, m.key)
+			var me *jsonfield.MisspeltError
+			if errors.As(err, &me) {
+				return fmt.Errorf("%s: key %q is not runtime-spec's %q: runc would read it as %q and crun would ignore it; spell it %q",
+					describe(path), m.key, me.Field, me.Field, me.Field)
+			}
+			if ft != nil {
 				if err := checkSpelling(m.value, ft, join(path, m.key)); err != nil {
 					return err
 				}
-				continue
 			}
-			for name := range fields {
-				if fold(name) == fold(m.key) {
-					return fmt.Errorf("%s: key %q is not runtime-spec's %q: runc would read it as %q and crun would ignore it; spell it %q",
-						describe(path), m.key, name, name, name)
+		}
+	case '[':
+		if et := jsonfield.Elem(t); et != nil {
+			for _, e := range n.elems {
+				if err := checkSpelling(e, et, path+"[]"); err != nil {
+					return err
 				}
-			}
-		}
-	case n.kind == '{' && t.Kind() == reflect.Map:
-		for _, m := range n.members {
-			if err := checkSpelling(m.value, t.Elem(), join(path, m.key)); err != nil {
-				return err
-			}
-		}
-	case n.kind == '[' && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
-		for _, e := range n.elems {
-			if err := checkSpelling(e, t.Elem(), path+"[]"); err != nil {
-				return err
 			}
 		}
 	}
 	return nil
 }
 
-// jsonFields maps the JSON names of a struct's fields to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch {
-		case name == "-":
-			continue
-		case f.Anonymous && name == "":
-			for k, v := range jsonFields(f.Type) {
-				out[k] = v
-			}
-			continue
-		case name == "":
-			name = f.Name
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-// fold maps s to a canonical form under Unicode simple case folding, the
-// equivalence Go's decoder uses to match keys to fields: each rune becomes
-// the smallest rune of its folding orbit (so "ſ", "s" and "S" agree).
-func fold(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		min := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			if f < min {
-				min = f
-			}
-		}
-		b.WriteRune(min)
-	}
-	return b.String()
-}
-
-var specType = reflect.TypeOf(specs.Spec{})
+var specType = reflect.TypeFor[specs.Spec]()

@@ -12,6 +12,8 @@ import (
 type node struct {
 	kind       byte // '{', '[', '"', or 'v' for a number, true, false or null
 	start, end int  // the value's bytes: data[start:end]
+	depth      int  // how deeply it nests: 0 for the document
+	parent     *node
 	members    []member
 	elems      []*node
 }
@@ -69,7 +71,7 @@ func (s *scanner) value(depth int, path string) (*node, error) {
 	if depth > s.maxDepth {
 		return nil, fmt.Errorf("%s: %w (more than %d levels)", describe(path), errDepth, s.maxDepth)
 	}
-	n := &node{start: s.pos}
+	n := &node{start: s.pos, depth: depth}
 	switch c := s.data[s.pos]; c {
 	case '{':
 		n.kind = '{'
@@ -96,6 +98,7 @@ func (s *scanner) value(depth int, path string) (*node, error) {
 			if err != nil {
 				return nil, err
 			}
+			v.parent = n
 			n.members = append(n.members, member{key: key, keyStart: keyStart, keyEnd: keyEnd, value: v})
 			s.space()
 			if s.data[s.pos] == ',' {
@@ -113,6 +116,7 @@ func (s *scanner) value(depth int, path string) (*node, error) {
 			if err != nil {
 				return nil, err
 			}
+			v.parent = n
 			n.elems = append(n.elems, v)
 			s.space()
 			if s.data[s.pos] == ',' {

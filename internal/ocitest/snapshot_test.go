@@ -20,7 +20,7 @@ func TestSnapshot(t *testing.T) {
 	}
 	busybox, err := exec.LookPath("busybox")
 	if err != nil {
-		t.Skip("busybox not found: run scripts/install-prereqs.sh")
+		missing(t, "busybox not found: run scripts/install-prereqs.sh")
 	}
 	dir := t.TempDir()
 	rootfs := filepath.Join(dir, "rootfs")
