@@ -66,6 +66,9 @@ type Touch struct {
 	Loopback bool
 	Signal   uint8  // EventSignal: the signal; 0 for ptrace
 	Target   string // EventSignal: the target task's comm
+	// Failed is set on an EventSignal for a ptrace attach that failed: an
+	// attempt on a task outside the container.
+	Failed bool
 }
 
 // touchSyscalls are the syscalls whose sys_exit tracepoint sys_exit_touch
@@ -76,7 +79,7 @@ var touchSyscalls = []string{
 	"mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2",
 	"link", "linkat", "symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "fchmodat2",
 	"chown", "fchown", "lchown", "fchownat", "truncate", "ftruncate", "mknod", "mknodat", "flock",
-	"connect", "bind", "listen", "sendto", "sendmsg", "ptrace",
+	"connect", "bind", "listen", "sendto", "sendmsg", "sendmmsg", "ptrace",
 }
 
 // syscallExitIDs returns the tracepoint ids of the syscalls' sys_exit
@@ -230,6 +233,7 @@ func decodeTouch(raw []byte) (Event, error) {
 		Script: h.Flags&uint8(tailorTouchFlagTF_SCRIPT) != 0,
 		NetOp:  h.NetOp, Family: h.Family, SockType: h.SockType, Protocol: h.Protocol, Port: h.Port,
 		Loopback: h.Loopback != 0, Signal: h.Signal, Target: cString(h.Target[:]),
+		Failed: h.Flags&uint8(tailorTouchFlagTF_FAILED) != 0,
 	}
 	return Event{Container: h.Cid, Kind: h.Kind, Pid: h.Pid, Tgid: h.Tgid,
 		Comm: cString(h.Comm[:]), Exe: cString(h.Exe[:]), Touch: t}, nil
