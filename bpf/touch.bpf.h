@@ -5,16 +5,24 @@
  * outside itself. Included by tailor.bpf.c: the same tasks, containers and
  * boundary (task_state.sys_active) as the syscalls.
  *
- * Hooks: one program, sys_exit_touch, attached to the syscalls:sys_exit_*
- * tracepoint of each syscall recorded here (touchSyscalls in tracer.go):
- * they run for those syscalls only, so every other syscall (the getppid
- * storm) costs what it did. There is no enter program: on x86_64 the
+ * Hook: one tp_btf program on raw_syscalls:sys_exit, sys_exit_touch,
+ * whose first test is whether the syscall is one recorded here (touch_nr):
+ * every other syscall of every task pays that test and nothing else. It
+ * replaced a program attached to the syscalls:sys_exit_* perf event of
+ * each of these syscalls: those ran for them only, but each of the 37 perf
+ * events waited for a tracepoint grace period when the tracer closed (60
+ * ms at best, closed all at once, and about a second now and then on a
+ * loaded host), and a runtime that waits for the tracer (crun) waited that
+ * long; the getppid storm costs the same either way within this VM's
+ * noise (BENCHMARKS.md). There is no enter program: on x86_64 the
  * arguments are still in the task's saved registers at exit (none of these
  * syscalls changes them), and the result decides everything. The
  * sockaddr, open_how and path strings a task passed are read from its
  * memory at exit: a thread of the same task that rewrites them meanwhile
- * can only make its own profile wrong. 64-bit syscalls only: the kernel
- * gives compat syscalls no syscalls:* events (and IA-32 is off here).
+ * can only make its own profile wrong. 64-bit syscalls only, as the
+ * syscalls:* events had it: a compat task's numbers are another table's
+ * (and IA-32 is off here); x32 numbers carry a bit touch_nr never
+ * matches.
  *
  * Paths are resolved in the kernel from a struct file (the returned fd, a
  * dirfd, the working directory, the exec'd file): dentries up to the
@@ -767,18 +775,10 @@ __noinline int touch_exec(__u64 who, __u64 file, __u64 filename, __u64 interp)
 	return submit(who, 1, 0);
 }
 
-/* The syscalls:sys_exit_* tracepoints' record. */
-struct sys_exit_ctx {
-	__u64 common;
-	__s32 nr;
-	__s32 pad;
-	__s64 ret;
-};
-
-SEC("tracepoint/syscalls/sys_exit_touch")
-int sys_exit_touch(struct sys_exit_ctx *ctx)
+/* touch_exit records what syscall nr of task, with its arguments in regs,
+ * touched, given its result ret. */
+static __always_inline int touch_exit(struct task_struct *task, struct pt_regs *regs, long nr, long ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->seccomp.mode == 0 && !exec_boundary_users)
 		return 0; /* as in sys_enter: no tracked task past its boundary */
 	__u32 tid = task->pid;
@@ -786,8 +786,6 @@ int sys_exit_touch(struct sys_exit_ctx *ctx)
 	if (!ts || !ts->sys_active || !owner(ts->cid, ts->gen))
 		return 0;
 	__u64 who = who_of(ts);
-	long nr = ctx->nr, ret = ctx->ret;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	long a0 = regs->di, a1 = regs->si, a2 = regs->dx, a3 = regs->r10, a4 = regs->r8;
 
 	switch (nr) {
@@ -890,6 +888,38 @@ int sys_exit_touch(struct sys_exit_ctx *ctx)
 		return touch_file(who, (__u64)fd_file(a0), ACC_LOCK);
 	}
 	return 0;
+}
+
+/* touch_nr says whether touch_exit records syscall nr (x86_64): the same
+ * cases as its switch (TestTouchSyscallsHandled checks that). */
+static __always_inline int touch_nr(long nr)
+{
+	switch (nr) {
+	case NR_X86_64_open: case NR_X86_64_openat: case NR_X86_64_openat2: case NR_X86_64_creat:
+	case NR_X86_64_mmap: case NR_X86_64_mkdir: case NR_X86_64_mkdirat: case NR_X86_64_rmdir:
+	case NR_X86_64_unlink: case NR_X86_64_unlinkat: case NR_X86_64_rename: case NR_X86_64_renameat:
+	case NR_X86_64_renameat2: case NR_X86_64_link: case NR_X86_64_linkat: case NR_X86_64_symlink:
+	case NR_X86_64_symlinkat: case NR_X86_64_chmod: case NR_X86_64_fchmod: case NR_X86_64_fchmodat:
+	case NR_X86_64_fchmodat2: case NR_X86_64_chown: case NR_X86_64_fchown: case NR_X86_64_lchown:
+	case NR_X86_64_fchownat: case NR_X86_64_truncate: case NR_X86_64_ftruncate: case NR_X86_64_mknod:
+	case NR_X86_64_mknodat: case NR_X86_64_flock: case NR_X86_64_connect: case NR_X86_64_bind:
+	case NR_X86_64_listen: case NR_X86_64_sendto: case NR_X86_64_sendmsg: case NR_X86_64_sendmmsg:
+	case NR_X86_64_ptrace:
+		return 1;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit_touch, struct pt_regs *regs, long ret)
+{
+	long nr = regs->orig_ax;
+	if (!touch_nr(nr))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (task->thread_info.status & TS_COMPAT)
+		return 0;
+	return touch_exit(task, regs, nr, ret);
 }
 
 /* signal_generate: a signal a tracked task sends (kill, tkill, tgkill,
