@@ -408,14 +408,18 @@ static __always_inline void lost_path(__u64 who)
 		lose(&c->lost_paths);
 }
 
-/* touch_file records acc on the file f (a struct file *). */
-__noinline int touch_file(__u64 who, __u64 f, __u32 acc)
+/* touch_path records acc on the file f (a struct file *), or, with parent
+ * set, on the directory its dentry is in (on its mount), as a directory. */
+__noinline int touch_path(__u64 who, __u64 f, __u32 acc, int parent)
 {
 	struct scratch *s = get_scratch();
 	struct file *file = (void *)f;
 	if (!s || !file)
 		return 0;
-	int n = resolve_file(file, 0);
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+	if (parent)
+		d = BPF_CORE_READ(d, d_parent);
+	int n = resolve((__u64)d, (__u64)BPF_CORE_READ(file, f_path.mnt), 0);
 	if (n == R_OUTSIDE)
 		return 0;
 	if (n < 0) {
@@ -423,9 +427,15 @@ __noinline int touch_file(__u64 who, __u64 f, __u32 acc)
 		return 0;
 	}
 	clear_ev(&s->ev, EV_FILE);
-	s->ev.ftype = (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) >> 12;
+	s->ev.ftype = parent ? S_IFDIR >> 12 : (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) >> 12;
 	s->ev.file_len = n;
 	return submit(who, acc, 0);
+}
+
+/* touch_file records acc on the file f (a struct file *). */
+static __always_inline int touch_file(__u64 who, __u64 f, __u32 acc)
+{
+	return touch_path(who, f, acc, 0);
 }
 
 /* touch_name records acc on the path string at uname the task passed,
@@ -461,27 +471,6 @@ __noinline int touch_name(__u64 who, long dirfd, __u64 uname, __u32 acc, __u32 m
 	return submit(who, acc, 0);
 }
 
-/* touch_dir records acc on the directory dentry of file f is in (its
- * mount's), as a directory. */
-__noinline int touch_dir(__u64 who, __u64 f, __u32 acc)
-{
-	struct scratch *s = get_scratch();
-	struct file *file = (void *)f;
-	if (!s || !file)
-		return 0;
-	int n = resolve((__u64)BPF_CORE_READ(file, f_path.dentry, d_parent), (__u64)BPF_CORE_READ(file, f_path.mnt), 0);
-	if (n == R_OUTSIDE)
-		return 0;
-	if (n < 0) {
-		lost_path(who);
-		return 0;
-	}
-	clear_ev(&s->ev, EV_FILE);
-	s->ev.ftype = S_IFDIR >> 12;
-	s->ev.file_len = n;
-	return submit(who, acc, 0);
-}
-
 /* touch_open records an open's result: the file it opened with the
  * accesses its flags ask for, or a failed lookup (ENOENT). An O_PATH open
  * reads and writes nothing: not recorded. An O_TMPFILE open makes an
@@ -504,7 +493,7 @@ __noinline int touch_open(__u64 who, long dirfd, __u64 uname, __u64 flags, long 
 	default: acc = ACC_READ | ACC_WRITE; break;
 	}
 	if ((flags & __O_TMPFILE) == __O_TMPFILE)
-		return touch_dir(who, (__u64)f, acc | ACC_CREATE);
+		return touch_path(who, (__u64)f, acc | ACC_CREATE, 1);
 	if ((flags & O_APPEND) && !(flags & O_TRUNC) && (acc & ACC_WRITE))
 		acc = (acc & ~ACC_WRITE) | ACC_APPEND;
 	if (BPF_CORE_READ(f, f_mode) & fmode_created)
