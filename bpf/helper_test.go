@@ -51,13 +51,13 @@ func readEvents(t *testing.T, tr *Tracer, fn func(Event)) {
 // (its own mount namespace, registered as cid with the exec boundary),
 // with env=wait set so that its init hook does the helper's work once
 // told to, and returns the recording after it exited.
-func runHelper(t *testing.T, tr *Tracer, cid uint32, env string) *Recording {
+func runHelper(t testing.TB, tr *Tracer, cid uint32, env string) *Recording {
 	t.Helper()
 	return runHelperAs(t, tr, cid, env, "wait")
 }
 
 // runHelperAs is runHelper with env set to value.
-func runHelperAs(t *testing.T, tr *Tracer, cid uint32, env, value string) *Recording {
+func runHelperAs(t testing.TB, tr *Tracer, cid uint32, env, value string) *Recording {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), env+"="+value)
