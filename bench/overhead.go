@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,18 +15,36 @@ import (
 	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
-// stormOps are the loops the overhead benchmarks time.
-var stormOps = []string{"getppid", "pipe"}
+// stormOps are the loops the overhead benchmarks time; the container storm
+// adds containerStormOps, the loops that take the recorder's file and
+// network paths (each open and each connect is recorded and deduplicated
+// in the kernel).
+var (
+	stormOps          = []string{"getppid", "pipe"}
+	containerStormOps = append(slices.Clone(stormOps), "open", "connect")
+)
 
-func (e *Env) stormArgs(scale int) []string {
-	n := pick(e, []int{400000, 100000}, []int{200000, 40000})
+// stormIterations are each op's iterations per round: full, quick.
+var stormIterations = map[string][2]int{
+	"getppid": {400000, 200000}, "pipe": {100000, 40000}, "open": {50000, 20000}, "connect": {50000, 20000},
+}
+
+// stormArgs are the storm's arguments running ops, with 1/scale of their
+// iterations.
+func (e *Env) stormArgs(ops []string, scale int) []string {
 	rounds := pick(e, "5", "1")
 	args := append(pinArgs(), "ops", rounds)
-	for i, op := range stormOps {
-		args = append(args, fmt.Sprintf("%s:%d", op, max(n[i]/scale, 1000)))
+	for _, op := range ops {
+		n := stormIterations[op]
+		args = append(args, fmt.Sprintf("%s:%d", op, max(pick(e, n[0], n[1])/scale, 1000)))
 	}
 	return args
 }
+
+// containerStormTargets are the most learning may cost over the floor, per
+// op: issue 12's 1.05x for syscalls the recorder only counts, issue 10's
+// 1.10x for opens it records; connect is reported without a target.
+var containerStormTargets = map[string]float64{"getppid": 1.05, "pipe": 1.05, "open": 1.10}
 
 // pinArgs pins the storm to the last CPU: every condition then runs on the
 // same CPU (the first takes more of the host's interrupts).
@@ -94,7 +113,7 @@ func (e *Env) benchContainerStorm(r *Results) error {
 	if err != nil {
 		return err
 	}
-	stormIn := func(scale int) []string { return append([]string{"/storm"}, e.stormArgs(scale)...) }
+	stormIn := func(scale int) []string { return append([]string{"/storm"}, e.stormArgs(containerStormOps, scale)...) }
 	plain, err := e.bundle("storm-plain", ocitest.Config{Rootfs: bb, ReadOnly: true, Args: stormIn(1)})
 	if err != nil {
 		return err
@@ -157,7 +176,7 @@ func (e *Env) benchContainerStorm(r *Results) error {
 	t := table{title: "1. Tracer overhead on the traced container (storm in runc, CPU ns/op, medians)",
 		header: []string{"op", "untraced", "floor", "floor+filter", "learning", "strace -f (wall)",
 			"floor/untraced", "learning/floor", "learning/(floor+filter)", "learning/floor (wall)", "strace/floor (wall)"}}
-	for _, op := range stormOps {
+	for _, op := range containerStormOps {
 		row := []string{op}
 		for _, c := range []string{"untraced", "floor", "floor+filter", "learning"} {
 			row = append(row, trim(median(s[c][op])))
@@ -167,11 +186,14 @@ func (e *Env) benchContainerStorm(r *Results) error {
 			fx(rat[[2]string{"learning", "floor+filter"}][op]), fx(rat[[2]string{"learning", "floor"}][op+"/wall"]),
 			fx(rat[[2]string{"strace", "floor"}][op+"/wall"]))
 		t.rows = append(t.rows, row)
-		r.target("learning container storm ("+op+") vs floor", rat[[2]string{"learning", "floor"}][op], 1.05, "x")
+		if limit, ok := containerStormTargets[op]; ok {
+			r.target("learning container storm ("+op+") vs floor", rat[[2]string{"learning", "floor"}][op], limit, "x")
+		}
 	}
 	t.notes = []string{"floor: an empty raw_tp program on sys_enter, loaded by the harness. floor+filter: the floor " +
 		"plus the allow-all seccomp filter a learning run adds to a bundle without one; learning/(floor+filter) " +
-		"is the cost of tailor's own BPF code. CPU ns/op is the storm thread's own CPU time per op, which leaves " +
+		"is the cost of tailor's own BPF code. open (an open and close of one file) and connect (a UDP socket's " +
+		"connect to a loopback port) take the recorder's file and endpoint paths; the others it only counts. CPU ns/op is the storm thread's own CPU time per op, which leaves " +
 		"out time other tasks held the CPU; strace's cost is mostly in the tracer and in context switches, so it " +
 		"is compared in wall time. Ratios are medians of per-round ratios; results.json has wall figures for all."}
 	r.addTable(t)
@@ -209,7 +231,7 @@ func (e *Env) benchHostStorm(r *Results) error {
 	measure := func(prefix string) (map[string]float64, error) {
 		res := map[string]float64{}
 		for _, variant := range []struct{ name, flag string }{{"plain", ""}, {"filtered", "-f"}} {
-			args := e.stormArgs(1)
+			args := e.stormArgs(stormOps, 1)
 			if variant.flag != "" {
 				args = append([]string{variant.flag}, args...)
 			}

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/tailor-dev/tailor/profiles"
 	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/profiles"
 )
 
 // argCalls are the raw arguments the helper passes to each syscall of
@@ -89,12 +90,7 @@ func wantArg(r profiles.ArgRule, a [6]uint64) uint64 {
 // for every rule of profiles.ArgRules, the value the rule describes: the
 // C side's arg_value and the Go side's rules cannot drift apart unnoticed.
 func TestRecordsArguments(t *testing.T) {
-	needRoot(t)
-	tr, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := loadTracer(t)
 
 	r := runHelper(t, tr, 1, argHelperEnv)
 	abi := profiles.ABIX8664.Index()

@@ -82,12 +82,7 @@ func TestMapSizes(t *testing.T) {
 
 // TestLoad loads and attaches the recorder on this kernel.
 func TestLoad(t *testing.T) {
-	needRoot(t)
-	tr, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := loadTracer(t)
 	if tr.CapHook == "" {
 		t.Fatal("no capability hook attached")
 	}

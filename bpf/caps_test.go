@@ -1,13 +1,11 @@
 package bpf
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -55,12 +53,7 @@ func dropEffective(c int) {
 // execve and after it: each one is in the recording, and the events are
 // one per recorded capability and result, no more.
 func TestRecordsCapabilities(t *testing.T) {
-	needRoot(t)
-	tr, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := loadTracer(t)
 
 	const cid = 2
 	r := runHelper(t, tr, cid, capsHelperEnv)
@@ -78,34 +71,20 @@ func TestRecordsCapabilities(t *testing.T) {
 		}
 	}
 	var granted, denied uint64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for tr.Pending() > 0 {
-			e, err := tr.ReadEvent()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if e.Container != cid || e.Kind != EventCap {
-				continue
-			}
-			bit := uint64(1) << e.Nr
-			p := &denied
-			if e.Value == 1 {
-				p = &granted
-			}
-			if *p&bit != 0 {
-				t.Errorf("capability %d (value %d): a second event", e.Nr, e.Value)
-			}
-			*p |= bit
+	readEvents(t, tr, func(e Event) {
+		if e.Container != cid || e.Kind != EventCap {
+			return
 		}
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal(errors.New("reading events timed out"))
-	}
+		bit := uint64(1) << e.Nr
+		p := &denied
+		if e.Value == 1 {
+			p = &granted
+		}
+		if *p&bit != 0 {
+			t.Errorf("capability %d (value %d): a second event", e.Nr, e.Value)
+		}
+		*p |= bit
+	})
 	if granted != r.CapsGranted || denied != r.CapsDenied {
 		t.Errorf("events: granted %#x, denied %#x; recording: granted %#x, denied %#x", granted, denied, r.CapsGranted, r.CapsDenied)
 	}

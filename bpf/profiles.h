@@ -109,6 +109,7 @@ enum access {
 #define NR_X86_64_listen 50
 #define NR_X86_64_sendto 44
 #define NR_X86_64_sendmsg 46
+#define NR_X86_64_sendmmsg 307
 #define NR_X86_64_ptrace 101
 
 #define NR_X86_execve 11
@@ -158,6 +159,7 @@ enum access {
 #define NR_X86_listen 363
 #define NR_X86_sendto 369
 #define NR_X86_sendmsg 370
+#define NR_X86_sendmmsg 345
 #define NR_X86_ptrace 26
 
 #define NR_X32_execve 1073742344
@@ -206,5 +208,6 @@ enum access {
 #define NR_X32_listen 1073741874
 #define NR_X32_sendto 1073741868
 #define NR_X32_sendmsg 1073742342
+#define NR_X32_sendmmsg 1073742362
 #define NR_X32_ptrace 1073742345
 

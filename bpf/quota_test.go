@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tailor-dev/tailor/profiles"
 	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/profiles"
 )
 
 // TestDefaultTaskQuota checks the quota the object comes with: it takes
@@ -89,11 +90,7 @@ func TestTaskQuota(t *testing.T) {
 		{"no quota", mapSize, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tr, err := Load(TaskQuota(tc.quota), taskMapSize(mapSize))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.Close()
+			tr := loadTracer(t, TaskQuota(tc.quota), taskMapSize(mapSize))
 			a := startContainer(t, tr, 1)
 			b := startContainer(t, tr, 2)
 
@@ -160,12 +157,7 @@ func TestTaskQuota(t *testing.T) {
 // nobody once the slot is registered again: the kernel drops it at the
 // task's next fork instead of tracking the child into the new container.
 func TestFreedSlotTasksAreStale(t *testing.T) {
-	needRoot(t)
-	tr, err := Load(TaskQuota(8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := loadTracer(t, TaskQuota(8))
 	a := startContainer(t, tr, 1)
 	var old tailorTaskState
 	if err := tr.objs.Tasks.Lookup(uint32(a.cmd.Process.Pid), &old); err != nil {

@@ -40,6 +40,7 @@ enum event_kind {
 /* struct touch.flags */
 enum touch_flag {
 	TF_SCRIPT = 0x1, /* EV_EXEC: file is the interpreter, dir and name the script */
+	TF_FAILED = 0x2, /* EV_SIGNAL: a ptrace attach that failed (an attempt) */
 };
 
 /* struct touch.net_op */

@@ -191,6 +191,7 @@ type tailorTouchFlag uint32
 
 const (
 	tailorTouchFlagTF_SCRIPT tailorTouchFlag = 1
+	tailorTouchFlagTF_FAILED tailorTouchFlag = 2
 )
 
 type tailorTouchLimit uint32

@@ -5,16 +5,24 @@
  * outside itself. Included by tailor.bpf.c: the same tasks, containers and
  * boundary (task_state.sys_active) as the syscalls.
  *
- * Hooks: one program, sys_exit_touch, attached to the syscalls:sys_exit_*
- * tracepoint of each syscall recorded here (touchSyscalls in tracer.go):
- * they run for those syscalls only, so every other syscall (the getppid
- * storm) costs what it did. There is no enter program: on x86_64 the
+ * Hook: one tp_btf program on raw_syscalls:sys_exit, sys_exit_touch,
+ * whose first test is whether the syscall is one recorded here (touch_nr):
+ * every other syscall of every task pays that test and nothing else. It
+ * replaced a program attached to the syscalls:sys_exit_* perf event of
+ * each of these syscalls: those ran for them only, but each of the 37 perf
+ * events waited for a tracepoint grace period when the tracer closed (60
+ * ms at best, closed all at once, and about a second now and then on a
+ * loaded host), and a runtime that waits for the tracer (crun) waited that
+ * long; the getppid storm costs the same either way within this VM's
+ * noise (BENCHMARKS.md). There is no enter program: on x86_64 the
  * arguments are still in the task's saved registers at exit (none of these
  * syscalls changes them), and the result decides everything. The
  * sockaddr, open_how and path strings a task passed are read from its
  * memory at exit: a thread of the same task that rewrites them meanwhile
- * can only make its own profile wrong. 64-bit syscalls only: the kernel
- * gives compat syscalls no syscalls:* events (and IA-32 is off here).
+ * can only make its own profile wrong. 64-bit syscalls only, as the
+ * syscalls:* events had it: a compat task's numbers are another table's
+ * (and IA-32 is off here); x32 numbers carry a bit touch_nr never
+ * matches.
  *
  * Paths are resolved in the kernel from a struct file (the returned fd, a
  * dirfd, the working directory, the exec'd file): dentries up to the
@@ -43,6 +51,7 @@
 #define AT_FDCWD -100
 #define AT_REMOVEDIR 0x200
 #define ENOENT 2
+#define ESRCH 3
 #define EINPROGRESS 115
 #define MAX_ERRNO 4095
 #define O_ACCMODE 00000003
@@ -52,6 +61,7 @@
 #define O_TRUNC 00001000
 #define O_APPEND 00002000
 #define O_PATH 010000000
+#define __O_TMPFILE 020000000 /* O_TMPFILE is this and O_DIRECTORY */
 #define PROT_EXEC 0x4
 #define MAP_ANONYMOUS 0x20
 #define S_IFMT 00170000
@@ -66,6 +76,7 @@
 #define UNIX_PATH_MAX 108
 #define PTRACE_ATTACH 16
 #define PTRACE_SEIZE 0x4206
+#define UIO_MAXIOV 1024 /* the most messages one sendmmsg sends */
 #define SI_USER 0
 #define SI_QUEUE -1
 #define SI_TKILL -6
@@ -397,14 +408,18 @@ static __always_inline void lost_path(__u64 who)
 		lose(&c->lost_paths);
 }
 
-/* touch_file records acc on the file f (a struct file *). */
-__noinline int touch_file(__u64 who, __u64 f, __u32 acc)
+/* touch_path records acc on the file f (a struct file *), or, with parent
+ * set, on the directory its dentry is in (on its mount), as a directory. */
+__noinline int touch_path(__u64 who, __u64 f, __u32 acc, int parent)
 {
 	struct scratch *s = get_scratch();
 	struct file *file = (void *)f;
 	if (!s || !file)
 		return 0;
-	int n = resolve_file(file, 0);
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+	if (parent)
+		d = BPF_CORE_READ(d, d_parent);
+	int n = resolve((__u64)d, (__u64)BPF_CORE_READ(file, f_path.mnt), 0);
 	if (n == R_OUTSIDE)
 		return 0;
 	if (n < 0) {
@@ -412,9 +427,15 @@ __noinline int touch_file(__u64 who, __u64 f, __u32 acc)
 		return 0;
 	}
 	clear_ev(&s->ev, EV_FILE);
-	s->ev.ftype = (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) >> 12;
+	s->ev.ftype = parent ? S_IFDIR >> 12 : (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) >> 12;
 	s->ev.file_len = n;
 	return submit(who, acc, 0);
+}
+
+/* touch_file records acc on the file f (a struct file *). */
+static __always_inline int touch_file(__u64 who, __u64 f, __u32 acc)
+{
+	return touch_path(who, f, acc, 0);
 }
 
 /* touch_name records acc on the path string at uname the task passed,
@@ -452,7 +473,10 @@ __noinline int touch_name(__u64 who, long dirfd, __u64 uname, __u32 acc, __u32 m
 
 /* touch_open records an open's result: the file it opened with the
  * accesses its flags ask for, or a failed lookup (ENOENT). An O_PATH open
- * reads and writes nothing: not recorded. */
+ * reads and writes nothing: not recorded. An O_TMPFILE open makes an
+ * unnamed file in a directory (its dentry is named "#inode" this run
+ * only): the directory is recorded, with create and the accesses asked
+ * for, which is what AppArmor and Landlock (make_reg) check. */
 __noinline int touch_open(__u64 who, long dirfd, __u64 uname, __u64 flags, long ret)
 {
 	if (ret == -ENOENT)
@@ -468,6 +492,8 @@ __noinline int touch_open(__u64 who, long dirfd, __u64 uname, __u64 flags, long 
 	case O_WRONLY: acc = ACC_WRITE; break;
 	default: acc = ACC_READ | ACC_WRITE; break;
 	}
+	if ((flags & __O_TMPFILE) == __O_TMPFILE)
+		return touch_path(who, (__u64)f, acc | ACC_CREATE, 1);
 	if ((flags & O_APPEND) && !(flags & O_TRUNC) && (acc & ACC_WRITE))
 		acc = (acc & ~ACC_WRITE) | ACC_APPEND;
 	if (BPF_CORE_READ(f, f_mode) & fmode_created)
@@ -478,9 +504,10 @@ __noinline int touch_open(__u64 who, long dirfd, __u64 uname, __u64 flags, long 
 }
 
 /* touch_target records a signal (0: ptrace) aimed at task t, unless t is a
- * task of the sender's own container. No scratch: it may run in an
- * interrupt (a timer's signal). */
-static __always_inline int touch_target(__u64 who, struct task_struct *t, int sig)
+ * task of the sender's own container; flags are enum touch_flag's
+ * (TF_FAILED). No scratch: it may run in an interrupt (a timer's
+ * signal). */
+static __always_inline int touch_target(__u64 who, struct task_struct *t, int sig, __u8 flags)
 {
 	__u32 tid = BPF_CORE_READ(t, pid);
 	struct task_state *tts = bpf_map_lookup_elem(&tasks, &tid);
@@ -491,7 +518,7 @@ static __always_inline int touch_target(__u64 who, struct task_struct *t, int si
 	__u64 w0 = 0, w1 = 0;
 	__builtin_memcpy(&w0, comm, 8);
 	__builtin_memcpy(&w1, comm + 8, 8);
-	__u64 h = mix(hash_seed ^ mix((__u64)EV_SIGNAL << 48 | (__u8)sig) ^ mix(w0) ^ mix(w1 + 1));
+	__u64 h = mix(hash_seed ^ mix((__u64)EV_SIGNAL << 48 | (__u64)flags << 8 | (__u8)sig) ^ mix(w0) ^ mix(w1 + 1));
 	if (!note(who, h, 1))
 		return 0;
 	__u32 cid = (__u32)who;
@@ -503,6 +530,7 @@ static __always_inline int touch_target(__u64 who, struct task_struct *t, int si
 		return 0;
 	}
 	clear_ev(ev, EV_SIGNAL);
+	ev->flags = flags;
 	ev->access = 1;
 	ev->signal = sig;
 	__builtin_memcpy(ev->target, comm, sizeof(comm));
@@ -521,6 +549,44 @@ static __always_inline struct task_struct *ptrace_target(void)
 	if (!first || first == &task->ptraced)
 		return 0;
 	return (void *)first - bpf_core_field_offset(struct task_struct, ptrace_entry);
+}
+
+/* bpf_task_from_vpid (6.13+) finds a task by its id in the current task's
+ * pid namespace, as ptrace(2) takes it. Weak: where the kernel lacks it,
+ * the loader leaves its address 0. */
+extern struct task_struct *bpf_task_from_vpid(s32 vpid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym;
+
+/* touch_ptrace records a PTRACE_ATTACH or PTRACE_SEIZE aimed outside the
+ * container: the task it attached to, or, when it failed (EPERM: no right
+ * to, a kernel thread, a task already traced), the task pid names, as an
+ * attempt (TF_FAILED): a sign of intent a profile keeps. A pid that names
+ * no task the caller can see (ESRCH) aims at nothing. Without
+ * bpf_task_from_vpid a failed attempt cannot be told inside from outside:
+ * it counts as a lost object, so that the profile says it is incomplete. */
+static __always_inline int touch_ptrace(__u64 who, long req, long pid, long ret)
+{
+	if (req != PTRACE_ATTACH && req != PTRACE_SEIZE)
+		return 0;
+	if (ret == 0) {
+		struct task_struct *t = ptrace_target();
+		return t ? touch_target(who, t, 0, 0) : 0;
+	}
+	if (ret == -ESRCH)
+		return 0;
+	if (!bpf_task_from_vpid) {
+		__u32 cid = (__u32)who;
+		struct container *c = bpf_map_lookup_elem(&containers, &cid);
+		if (c)
+			lose(&c->lost_objects);
+		return 0;
+	}
+	struct task_struct *t = bpf_task_from_vpid((s32)pid);
+	if (!t)
+		return 0;
+	touch_target(who, t, 0, TF_FAILED);
+	bpf_task_release(t);
+	return 0;
 }
 
 static __always_inline int loopback4(__u32 addr) /* network order */
@@ -621,6 +687,41 @@ __noinline int touch_sock(__u64 who, long fd, __u32 op, __u64 uaddr, __u64 ulen)
 	return submit(who, 1, (__u64)op << 56 | (__u64)AF_UNIX << 48 | (__u64)s->ev.sock_type << 40);
 }
 
+/* touch_msg records the destination of a message sent by sendmsg(fd,
+ * umsg), a struct user_msghdr: its msg_name, when it has one (a connected
+ * socket's messages have none and go where connect said). */
+__noinline int touch_msg(__u64 who, long fd, __u64 umsg)
+{
+	struct { __u64 name; __u32 namelen; } msg = {}; /* user_msghdr's first fields */
+	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)umsg) || !msg.name)
+		return 0;
+	return touch_sock(who, fd, NET_SEND, msg.name, msg.namelen);
+}
+
+struct mmsg_ctx {
+	__u64 who;
+	long fd;
+	__u64 vec; /* struct mmsghdr *: a user_msghdr and its msg_len */
+};
+
+#define MMSGHDR_SIZE 64 /* sizeof(struct mmsghdr) on 64-bit */
+
+static long mmsg_step(__u32 i, void *arg)
+{
+	struct mmsg_ctx *m = arg;
+	touch_msg(m->who, m->fd, m->vec + (__u64)i * MMSGHDR_SIZE);
+	return 0;
+}
+
+/* touch_mmsg records the destinations of the n messages sendmmsg sent
+ * from vec (the first n: the kernel sends them in order). */
+static __always_inline int touch_mmsg(__u64 who, long fd, __u64 vec, long n)
+{
+	struct mmsg_ctx m = { .who = who, .fd = fd, .vec = vec };
+	bpf_loop(n > UIO_MAXIOV ? UIO_MAXIOV : n, mmsg_step, &m, 0);
+	return 0;
+}
+
 /* touch_exec records the program an exec runs: file, the executable the
  * kernel loaded (for a script, its interpreter); for a script, name is the
  * script as exec was given it (bprm->filename), relative to dir. */
@@ -663,18 +764,10 @@ __noinline int touch_exec(__u64 who, __u64 file, __u64 filename, __u64 interp)
 	return submit(who, 1, 0);
 }
 
-/* The syscalls:sys_exit_* tracepoints' record. */
-struct sys_exit_ctx {
-	__u64 common;
-	__s32 nr;
-	__s32 pad;
-	__s64 ret;
-};
-
-SEC("tracepoint/syscalls/sys_exit_touch")
-int sys_exit_touch(struct sys_exit_ctx *ctx)
+/* touch_exit records what syscall nr of task, with its arguments in regs,
+ * touched, given its result ret. */
+static __always_inline int touch_exit(struct task_struct *task, struct pt_regs *regs, long nr, long ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->seccomp.mode == 0 && !exec_boundary_users)
 		return 0; /* as in sys_enter: no tracked task past its boundary */
 	__u32 tid = task->pid;
@@ -682,8 +775,6 @@ int sys_exit_touch(struct sys_exit_ctx *ctx)
 	if (!ts || !ts->sys_active || !owner(ts->cid, ts->gen))
 		return 0;
 	__u64 who = who_of(ts);
-	long nr = ctx->nr, ret = ctx->ret;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	long a0 = regs->di, a1 = regs->si, a2 = regs->dx, a3 = regs->r10, a4 = regs->r8;
 
 	switch (nr) {
@@ -711,12 +802,12 @@ int sys_exit_touch(struct sys_exit_ctx *ctx)
 		if (ret < 0 || !a4)
 			return 0;
 		return touch_sock(who, a0, NET_SEND, a4, regs->r9);
-	case NR_X86_64_sendmsg: {
-		struct { __u64 name; __u32 namelen; } msg = {}; /* struct user_msghdr */
-		if (ret < 0 || bpf_probe_read_user(&msg, sizeof(msg), (void *)a1) || !msg.name)
-			return 0;
-		return touch_sock(who, a0, NET_SEND, msg.name, msg.namelen);
-	}
+	case NR_X86_64_sendmsg:
+		return ret < 0 ? 0 : touch_msg(who, a0, a1);
+	case NR_X86_64_sendmmsg:
+		return ret <= 0 ? 0 : touch_mmsg(who, a0, a1, ret);
+	case NR_X86_64_ptrace:
+		return touch_ptrace(who, a0, a1, ret);
 	}
 	if (ret != 0)
 		return 0;
@@ -784,14 +875,40 @@ int sys_exit_touch(struct sys_exit_ctx *ctx)
 	}
 	case NR_X86_64_flock:
 		return touch_file(who, (__u64)fd_file(a0), ACC_LOCK);
-	case NR_X86_64_ptrace: {
-		if (a0 != PTRACE_ATTACH && a0 != PTRACE_SEIZE)
-			return 0;
-		struct task_struct *t = ptrace_target();
-		return t ? touch_target(who, t, 0) : 0;
-	}
 	}
 	return 0;
+}
+
+/* touch_nr says whether touch_exit records syscall nr (x86_64): the same
+ * cases as its switch (TestTouchSyscallsHandled checks that). */
+static __always_inline int touch_nr(long nr)
+{
+	switch (nr) {
+	case NR_X86_64_open: case NR_X86_64_openat: case NR_X86_64_openat2: case NR_X86_64_creat:
+	case NR_X86_64_mmap: case NR_X86_64_mkdir: case NR_X86_64_mkdirat: case NR_X86_64_rmdir:
+	case NR_X86_64_unlink: case NR_X86_64_unlinkat: case NR_X86_64_rename: case NR_X86_64_renameat:
+	case NR_X86_64_renameat2: case NR_X86_64_link: case NR_X86_64_linkat: case NR_X86_64_symlink:
+	case NR_X86_64_symlinkat: case NR_X86_64_chmod: case NR_X86_64_fchmod: case NR_X86_64_fchmodat:
+	case NR_X86_64_fchmodat2: case NR_X86_64_chown: case NR_X86_64_fchown: case NR_X86_64_lchown:
+	case NR_X86_64_fchownat: case NR_X86_64_truncate: case NR_X86_64_ftruncate: case NR_X86_64_mknod:
+	case NR_X86_64_mknodat: case NR_X86_64_flock: case NR_X86_64_connect: case NR_X86_64_bind:
+	case NR_X86_64_listen: case NR_X86_64_sendto: case NR_X86_64_sendmsg: case NR_X86_64_sendmmsg:
+	case NR_X86_64_ptrace:
+		return 1;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit_touch, struct pt_regs *regs, long ret)
+{
+	long nr = regs->orig_ax;
+	if (!touch_nr(nr))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (task->thread_info.status & TS_COMPAT)
+		return 0;
+	return touch_exit(task, regs, nr, ret);
 }
 
 /* signal_generate: a signal a tracked task sends (kill, tkill, tgkill,
@@ -811,5 +928,5 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 	int code = BPF_CORE_READ(info, si_code);
 	if (code != SI_USER && code != SI_TKILL && code != SI_QUEUE)
 		return 0;
-	return touch_target(who_of(ts), t, sig);
+	return touch_target(who_of(ts), t, sig, 0);
 }

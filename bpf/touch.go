@@ -1,20 +1,14 @@
 package bpf
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
-	"golang.org/x/sys/unix"
 )
 
 // Event kinds of what a container touches (Event.Kind; Event.Touch holds
@@ -66,122 +60,9 @@ type Touch struct {
 	Loopback bool
 	Signal   uint8  // EventSignal: the signal; 0 for ptrace
 	Target   string // EventSignal: the target task's comm
-}
-
-// touchSyscalls are the syscalls whose sys_exit tracepoint sys_exit_touch
-// is attached to (keep in sync with the switch in touch.bpf.h and names
-// in bpf/internal/gennr). A tracepoint this kernel lacks is skipped.
-var touchSyscalls = []string{
-	"open", "openat", "openat2", "creat", "mmap",
-	"mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2",
-	"link", "linkat", "symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "fchmodat2",
-	"chown", "fchown", "lchown", "fchownat", "truncate", "ftruncate", "mknod", "mknodat", "flock",
-	"connect", "bind", "listen", "sendto", "sendmsg", "ptrace",
-}
-
-// syscallExitIDs returns the tracepoint ids of the syscalls' sys_exit
-// events. tracefs may not be mounted (no systemd): then it is mounted on a
-// private directory just long enough to read them, so that the tracer
-// leaves no mount behind.
-func syscallExitIDs(names []string) (map[string]uint64, error) {
-	dir, err := tracefsMount()
-	if err != nil {
-		return nil, err
-	}
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "tailor-tracefs-")
-		if err != nil {
-			return nil, fmt.Errorf("make a directory for tracefs: %w", err)
-		}
-		defer os.Remove(tmp)
-		if err := unix.Mount("tracefs", tmp, "tracefs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-			return nil, fmt.Errorf("mount tracefs on %s (needs root and CONFIG_FTRACE_SYSCALLS): %w", tmp, err)
-		}
-		defer unix.Unmount(tmp, unix.MNT_DETACH)
-		dir = tmp
-	}
-	ids := map[string]uint64{}
-	for _, name := range names {
-		data, err := os.ReadFile(fmt.Sprintf("%s/events/syscalls/sys_exit_%s/id", dir, name))
-		if errors.Is(err, os.ErrNotExist) {
-			continue // not on this kernel (or its architecture)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read tracepoint id of sys_exit_%s: %w", name, err)
-		}
-		id, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("parse tracepoint id of sys_exit_%s: %w", name, err)
-		}
-		ids[name] = id
-	}
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("%w: no syscalls:sys_exit_* tracepoints under %s (needs CONFIG_FTRACE_SYSCALLS)", ErrUnsupported, dir)
-	}
-	return ids, nil
-}
-
-// tracefsMount returns where tracefs is mounted in this mount namespace
-// ("" when nowhere).
-func tracefsMount() (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return "", fmt.Errorf("look for tracefs: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options ... - fstype source super
-		fields := strings.Fields(sc.Text())
-		for i, f := range fields {
-			if f == "-" && i+1 < len(fields) && fields[i+1] == "tracefs" && len(fields) > 4 {
-				return unescapeMount(fields[4]), nil
-			}
-		}
-	}
-	return "", sc.Err()
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// attachSyscallExits attaches prog to the sys_exit tracepoint of every
-// syscall in touchSyscalls this kernel has: one program, one perf event
-// each, so that the verifier checks it once.
-func (t *Tracer) attachSyscallExits(prog *ebpf.Program, ids map[string]uint64) error {
-	for _, name := range touchSyscalls {
-		id, ok := ids[name]
-		if !ok {
-			continue
-		}
-		attr := unix.PerfEventAttr{Type: unix.PERF_TYPE_TRACEPOINT, Config: id, Sample_type: unix.PERF_SAMPLE_RAW, Sample: 1, Wakeup: 1}
-		// pid -1, cpu 0: the tracepoint on every CPU, for every task.
-		fd, err := unix.PerfEventOpen(&attr, -1, 0, -1, unix.PERF_FLAG_FD_CLOEXEC)
-		if err != nil {
-			return fmt.Errorf("open perf event of sys_exit_%s: %w", name, err)
-		}
-		l, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
-		// The link holds the perf event from here on.
-		unix.Close(fd)
-		if err != nil {
-			return fmt.Errorf("attach sys_exit_touch to sys_exit_%s: %w", name, err)
-		}
-		t.links = append(t.links, l)
-	}
-	return nil
+	// Failed is set on an EventSignal for a ptrace attach that failed: an
+	// attempt on a task outside the container.
+	Failed bool
 }
 
 // ProbeLSM reports whether BPF-LSM programs load and attach here: they
@@ -230,6 +111,7 @@ func decodeTouch(raw []byte) (Event, error) {
 		Script: h.Flags&uint8(tailorTouchFlagTF_SCRIPT) != 0,
 		NetOp:  h.NetOp, Family: h.Family, SockType: h.SockType, Protocol: h.Protocol, Port: h.Port,
 		Loopback: h.Loopback != 0, Signal: h.Signal, Target: cString(h.Target[:]),
+		Failed: h.Flags&uint8(tailorTouchFlagTF_FAILED) != 0,
 	}
 	return Event{Container: h.Cid, Kind: h.Kind, Pid: h.Pid, Tgid: h.Tgid,
 		Comm: cString(h.Comm[:]), Exe: cString(h.Exe[:]), Touch: t}, nil

@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -8,13 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +30,7 @@ import (
 const (
 	touchHelperEnv = "TAILOR_BPF_TOUCH_HELPER"
 	touchDirEnv    = "TAILOR_BPF_TOUCH_DIR"
+	touchPeerEnv   = "TAILOR_BPF_TOUCH_PEER" // what a scenario aims at outside itself
 )
 
 func init() {
@@ -57,7 +60,9 @@ var touchScenarios = map[string]func(dir string) error{
 }
 
 // touchSignals signals its parent (outside the container) and itself
-// (inside), and ptrace-seizes the process named by TAILOR_BPF_TOUCH_PEER.
+// (inside), ptrace-seizes the process named by TAILOR_BPF_TOUCH_PEER, and
+// makes ptrace attempts that fail: that process again (already traced),
+// kthreadd (a kernel thread) and itself (inside).
 func touchSignals(string) error {
 	if err := unix.Kill(os.Getppid(), unix.SIGURG); err != nil { // the Go runtime's own signal: harmless
 		return err
@@ -65,7 +70,7 @@ func touchSignals(string) error {
 	if err := unix.Kill(os.Getpid(), unix.SIGURG); err != nil {
 		return err
 	}
-	peer, err := strconv.Atoi(os.Getenv("TAILOR_BPF_TOUCH_PEER"))
+	peer, err := strconv.Atoi(os.Getenv(touchPeerEnv))
 	if err != nil {
 		return err
 	}
@@ -73,8 +78,17 @@ func touchSignals(string) error {
 	if err := unix.PtraceSeize(peer); err != nil {
 		return fmt.Errorf("seize %d: %w", peer, err)
 	}
+	for _, pid := range []int{peer, kthreadd, os.Getpid()} {
+		if err := unix.PtraceAttach(pid); !errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("attach %d: %v, want EPERM", pid, err)
+		}
+	}
 	return nil // the exit detaches (PTRACE_DETACH wants a stopped tracee)
 }
+
+// kthreadd is the kernel thread pid 2 of the initial pid namespace: no
+// one can ptrace it.
+const kthreadd = 2
 
 // oddNames are file names that must come out byte for byte.
 var oddNames = []string{"new\nline", "\xff\xfe not utf-8", "sp ace,#[*]"}
@@ -94,7 +108,7 @@ func open(path string, flags int) int {
 // touchFiles opens files with each flag combination, through relative
 // paths, dirfds, .. and symlinks, and makes each path operation. The test
 // prepared dir: exist, trunc, app, rel, cwdrel, target, link -> target,
-// sub/, u, r1, c, tr.
+// sub/, tmpd/, u, r1, c, tr.
 func touchFiles(dir string) error {
 	p := func(name string) string { return filepath.Join(dir, name) }
 	unix.Close(open(p("new"), unix.O_CREAT|unix.O_WRONLY|unix.O_EXCL))
@@ -147,6 +161,8 @@ func touchFiles(dir string) error {
 	must(unix.Fchownat(unix.AT_FDCWD, p("c"), -1, -1, 0), "fchownat")
 	must(unix.Truncate(p("tr"), 1), "truncate")
 	must(unix.Mknodat(sub, "fifo", unix.S_IFIFO|0o600, 0), "mknodat")
+	// An unnamed file in a directory: the directory is what it touches.
+	unix.Close(open(p("tmpd"), unix.O_TMPFILE|unix.O_WRONLY))
 	unix.Close(sub)
 	return nil
 }
@@ -176,77 +192,121 @@ func touchExec(dir string) error {
 	return nil
 }
 
-// touchNetwork binds, listens and connects over TCP on loopback, sends a
-// UDP datagram, and connects to a unix socket by path and by abstract name.
+// touchNetwork binds, listens and connects over TCP on loopback, connects
+// to a unix socket by path and by abstract name, and sends UDP datagrams
+// to the ports in TAILOR_BPF_TOUCH_PEER: to the first with sendto, to the
+// others with one sendmmsg.
 func touchNetwork(dir string) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
+	var ports []int
+	for _, f := range strings.Fields(os.Getenv(touchPeerEnv)) {
+		p, err := strconv.Atoi(f)
+		if err != nil {
+			return err
+		}
+		ports = append(ports, p)
 	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		return err
+	if len(ports) < 2 {
+		return fmt.Errorf("%s=%q: want two ports or more", touchPeerEnv, os.Getenv(touchPeerEnv))
 	}
-	c.Close()
-	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return err
+	for _, a := range []struct{ network, addr string }{
+		{"tcp", "127.0.0.1:0"}, {"unix", filepath.Join(dir, "sock")}, {"unix", "@" + filepath.Base(dir)},
+	} {
+		if err := listenDial(a.network, a.addr); err != nil {
+			return err
+		}
 	}
-	defer udp.Close()
 	snd, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	defer snd.Close()
-	if _, err := snd.WriteTo([]byte("x"), udp.LocalAddr()); err != nil {
+	if _, err := snd.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ports[0]}); err != nil {
 		return err
 	}
-	for _, addr := range []string{filepath.Join(dir, "sock"), "@" + filepath.Base(dir)} {
-		l, err := net.Listen("unix", addr)
-		if err != nil {
-			return err
-		}
-		c, err := net.Dial("unix", addr)
-		if err != nil {
-			return err
-		}
-		c.Close()
-		l.Close()
+	raw, err := snd.(*net.UDPConn).SyscallConn()
+	if err != nil {
+		return err
 	}
-	fmt.Printf("%d %d\n", ln.Addr().(*net.TCPAddr).Port, udp.LocalAddr().(*net.UDPAddr).Port)
+	var serr error
+	if err := raw.Control(func(fd uintptr) { serr = sendmmsg(int(fd), ports[1:]) }); err != nil {
+		return err
+	}
+	return serr
+}
+
+// listenDial listens on addr and connects to the listener once.
+func listenDial(network, addr string) error {
+	l, err := net.Listen(network, addr)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	c, err := net.Dial(network, l.Addr().String())
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// mmsghdr is struct mmsghdr (touch.bpf.h's MMSGHDR_SIZE is its size).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+	_   [4]byte
+}
+
+// sendmmsg sends a byte to each loopback port in one sendmmsg on the UDP
+// socket fd.
+func sendmmsg(fd int, ports []int) error {
+	buf := []byte("x")
+	iov := unix.Iovec{Base: &buf[0]}
+	iov.SetLen(len(buf))
+	to := make([]unix.RawSockaddrInet4, len(ports))
+	msgs := make([]mmsghdr, len(ports))
+	for i, p := range ports {
+		to[i] = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: [4]byte{127, 0, 0, 1}}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&to[i].Port))[:], uint16(p)) // network order
+		msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&to[i]))
+		msgs[i].hdr.Namelen = unix.SizeofSockaddrInet4
+		msgs[i].hdr.Iov = &iov
+		msgs[i].hdr.SetIovlen(1)
+	}
+	n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), 0, 0, 0)
+	runtime.KeepAlive(to)
+	runtime.KeepAlive(buf)
+	if e != 0 {
+		return fmt.Errorf("sendmmsg: %w", e)
+	}
+	if int(n) != len(msgs) {
+		return fmt.Errorf("sendmmsg sent %d of %d messages", n, len(msgs))
+	}
 	return nil
 }
 
 // touched runs a touch scenario as a container and returns its recording
 // and the touch records of its container.
-func touched(t *testing.T, tr *Tracer, cid uint32, scenario, dir string) (*Recording, []*Touch, []Event) {
+func touched(t *testing.T, tr *Tracer, cid uint32, scenario, dir string) (*Recording, []Event) {
 	t.Helper()
 	t.Setenv(touchDirEnv, dir)
 	r := runHelperAs(t, tr, cid, touchHelperEnv, "wait:"+scenario)
-	var out []*Touch
 	var evs []Event
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for tr.Pending() > 0 {
-			e, err := tr.ReadEvent()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if e.Container == cid && e.Touch != nil {
-				out = append(out, e.Touch)
-				evs = append(evs, e)
-			}
+	readEvents(t, tr, func(e Event) {
+		if e.Container == cid && e.Touch != nil {
+			evs = append(evs, e)
 		}
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("reading events timed out")
+	})
+	return r, evs
+}
+
+// touchesOf returns the touch records of events of kind.
+func touchesOf(evs []Event, kind uint8) []*Touch {
+	var out []*Touch
+	for _, e := range evs {
+		if e.Kind == kind {
+			out = append(out, e.Touch)
+		}
 	}
-	return r, out, evs
+	return out
 }
 
 // accessNames turns access bits into profiles.Access names.
@@ -261,9 +321,9 @@ func accessNames(bits uint32) []string {
 }
 
 // filesOf joins each EventFile record's path and unions the accesses.
-func filesOf(ts []*Touch) map[string]uint32 {
+func filesOf(evs []Event) map[string]uint32 {
 	files := map[string]uint32{}
-	for _, x := range ts {
+	for _, x := range touchesOf(evs, EventFile) {
 		if len(x.File) == 0 && len(x.Name) == 0 {
 			continue
 		}
@@ -301,29 +361,26 @@ func TestAccessBitsMatchProfiles(t *testing.T) {
 // accesses: the real file behind relative paths, dirfds, .. and symlinks,
 // create only where the open made the file, odd names byte for byte.
 func TestRecordsFiles(t *testing.T) {
-	needRoot(t)
-	tr, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := loadTracer(t)
 	dir := t.TempDir()
 	for _, f := range []string{"exist", "trunc", "app", "rel", "cwdrel", "target", "u", "r1", "c", "tr"} {
 		if err := os.WriteFile(filepath.Join(dir, f), make([]byte, 4096), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"sub", "tmpd"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := os.Symlink("target", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
-	r, ts, _ := touched(t, tr, 6, "files", dir)
+	r, evs := touched(t, tr, 6, "files", dir)
 	if r.LostPaths != 0 || r.LostObjects != 0 || r.LostEvents != 0 {
 		t.Errorf("loss: paths %d, objects %d, events %d", r.LostPaths, r.LostObjects, r.LostEvents)
 	}
-	files := filesOf(ts)
+	files := filesOf(evs)
 	p := func(name string) string { return filepath.Join(dir, name) }
 	want := map[string][]string{
 		p("new"):            {"create", "write"},
@@ -346,6 +403,7 @@ func TestRecordsFiles(t *testing.T) {
 		p("c"):              {"chmod", "chown"},
 		p("tr"):             {"truncate"},
 		p("sub/fifo"):       {"mknod"},
+		p("tmpd"):           {"create", "write"}, // O_TMPFILE
 		p(oddNames[0]):      {"create", "write"},
 		p(oddNames[1]):      {"create", "write"},
 		p(oddNames[2]):      {"create", "write"},
@@ -355,6 +413,11 @@ func TestRecordsFiles(t *testing.T) {
 	for path, acc := range want {
 		if got := accessNames(files[path]); !slices.Equal(got, acc) {
 			t.Errorf("%q: accesses %v, want %v", path, got, acc)
+		}
+	}
+	for path := range files {
+		if strings.HasPrefix(path, p("tmpd")+"/") {
+			t.Errorf("the O_TMPFILE file was recorded by its per-run name %q", path)
 		}
 	}
 	if t.Failed() {
@@ -369,18 +432,13 @@ func TestRecordsFiles(t *testing.T) {
 // TestRecordsDeepPathAsLoss: a file deeper than the walk is not recorded
 // by a partial path; the loss is counted.
 func TestRecordsDeepPathAsLoss(t *testing.T) {
-	needRoot(t)
-	tr, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := loadTracer(t)
 	dir := t.TempDir()
-	r, ts, _ := touched(t, tr, 7, "deep", dir)
+	r, evs := touched(t, tr, 7, "deep", dir)
 	if r.LostPaths == 0 {
 		t.Error("a path deeper than the walk was not counted as lost")
 	}
-	for path := range filesOf(ts) {
+	for path := range filesOf(evs) {
 		if strings.HasSuffix(path, "/f") && strings.Contains(path, "/d/d/d") {
 			t.Errorf("a partial path was recorded: %q", path)
 		}
@@ -390,12 +448,7 @@ func TestRecordsDeepPathAsLoss(t *testing.T) {
 // TestRecordsExecOfScript: a script run is the script, with its
 // interpreter (the file the kernel loaded), and each run program once.
 func TestRecordsExecOfScript(t *testing.T) {
-	needRoot(t)
-	tr, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := loadTracer(t)
 	dir := t.TempDir()
 	script := filepath.Join(dir, "script.sh")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
@@ -409,12 +462,9 @@ func TestRecordsExecOfScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ts, evs := touched(t, tr, 8, "exec", dir)
+	_, evs := touched(t, tr, 8, "exec", dir)
 	var progs []string
-	for i, x := range ts {
-		if evs[i].Kind != EventExec {
-			continue
-		}
+	for _, x := range touchesOf(evs, EventExec) {
 		s := string(x.File)
 		if x.Script {
 			s = filepath.Join(string(x.Dir), string(x.Name)) + " by " + s
@@ -429,22 +479,27 @@ func TestRecordsExecOfScript(t *testing.T) {
 	}
 }
 
-// TestRecordsNetwork checks TCP bind, listen and connect on loopback, a
-// UDP send, and unix socket peers by path and abstract name.
+// TestRecordsNetwork checks TCP bind, listen and connect on loopback,
+// unix socket peers by path and abstract name, and the destinations of UDP
+// sends: by sendto and each message of a sendmmsg.
 func TestRecordsNetwork(t *testing.T) {
-	needRoot(t)
-	tr, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := loadTracer(t)
 	dir := t.TempDir()
-	_, ts, evs := touched(t, tr, 9, "network", dir)
-	got := map[string]bool{}
-	for i, x := range ts {
-		if evs[i].Kind != EventNet {
-			continue
+	var ports []string
+	for range 3 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
 		}
+		defer c.Close()
+		ports = append(ports, strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port))
+	}
+	t.Setenv(touchPeerEnv, strings.Join(ports, " "))
+	_, evs := touched(t, tr, 9, "network", dir)
+	got := map[string]bool{}
+	var tcp int
+	var sent []string
+	for _, x := range touchesOf(evs, EventNet) {
 		addr := string(x.Name)
 		if x.Family == unix.AF_UNIX {
 			if len(x.Name) > 0 && x.Name[0] == 0 {
@@ -454,23 +509,24 @@ func TestRecordsNetwork(t *testing.T) {
 			}
 		}
 		got[fmt.Sprintf("%d %d %d %d %d %v %s", x.NetOp, x.Family, x.SockType, x.Protocol, x.Port, x.Loopback, addr)] = true
+		switch {
+		case x.NetOp == NetConnect && x.Family == unix.AF_INET:
+			tcp = int(x.Port)
+		case x.NetOp == NetSend:
+			sent = append(sent, fmt.Sprintf("%d %d %d %v", x.Family, x.Protocol, x.Port, x.Loopback))
+		}
 	}
-	var tcp, udp int
-	for k := range got {
-		fmt.Sscanf(k, "3 2 1 6 %d true", &tcp)
-		fmt.Sscanf(k, "4 2 2 17 %d true", &udp)
-	}
+	// Go listens with MPTCP (IPPROTO_MPTCP, 262) where the kernel has it.
 	listenProto := unix.IPPROTO_TCP
 	for k := range got {
 		if strings.HasPrefix(k, fmt.Sprintf("%d 2 1 %d ", NetListen, unix.IPPROTO_MPTCP)) {
 			listenProto = unix.IPPROTO_MPTCP
 		}
 	}
-	if tcp == 0 || udp == 0 {
-		t.Fatalf("no TCP connect or UDP send to loopback recorded: %v", got)
+	if tcp == 0 {
+		t.Fatalf("no TCP connect to loopback recorded: %v", got)
 	}
 	for _, w := range []string{
-		// Go listens with MPTCP (IPPROTO_MPTCP, 262) where the kernel has it.
 		fmt.Sprintf("%d 2 1 %d 0 true ", NetBind, listenProto), // asked for 127.0.0.1:0
 		fmt.Sprintf("%d 2 1 %d %d false ", NetListen, listenProto, tcp),
 		fmt.Sprintf("%d 2 2 17 0 true ", NetBind),
@@ -482,6 +538,23 @@ func TestRecordsNetwork(t *testing.T) {
 			t.Errorf("missing %q in %v", w, got)
 		}
 	}
+	var want []string
+	for _, p := range ports {
+		want = append(want, fmt.Sprintf("%d %d %s true", unix.AF_INET, unix.IPPROTO_UDP, p))
+	}
+	slices.Sort(sent)
+	slices.Sort(want)
+	if !slices.Equal(sent, want) {
+		t.Errorf("sends to %q, want %q (sendto, then sendmmsg)", sent, want)
+	}
+}
+
+// TestMmsghdrSize: touch.bpf.h steps through a sendmmsg vector by
+// MMSGHDR_SIZE (64) bytes.
+func TestMmsghdrSize(t *testing.T) {
+	if n := unsafe.Sizeof(mmsghdr{}); n != 64 {
+		t.Errorf("struct mmsghdr is %d bytes, MMSGHDR_SIZE in touch.bpf.h says 64", n)
+	}
 }
 
 // TestProbeLSM reports whether BPF-LSM works here (it does not on the
@@ -492,15 +565,11 @@ func TestProbeLSM(t *testing.T) {
 }
 
 // TestRecordsSignals: a signal to a process outside the container and a
-// ptrace of one are recorded with the target's comm; a signal to itself
-// is not.
+// ptrace of one are recorded with the target's comm, and so are ptrace
+// attempts that failed, as failed; a signal to itself and a ptrace attempt
+// on itself are not.
 func TestRecordsSignals(t *testing.T) {
-	needRoot(t)
-	tr, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := loadTracer(t)
 	peer := exec.Command("sleep", "30")
 	if err := peer.Start(); err != nil {
 		t.Fatal(err)
@@ -509,20 +578,64 @@ func TestRecordsSignals(t *testing.T) {
 		peer.Process.Kill()
 		peer.Wait()
 	}()
-	t.Setenv("TAILOR_BPF_TOUCH_PEER", strconv.Itoa(peer.Process.Pid))
-	_, ts, evs := touched(t, tr, 10, "signals", t.TempDir())
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", kthreadd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(touchPeerEnv, strconv.Itoa(peer.Process.Pid))
+	_, evs := touched(t, tr, 10, "signals", t.TempDir())
 	self := filepath.Base(os.Args[0])
 	if len(self) > 15 {
 		self = self[:15]
 	}
 	got := map[string]bool{}
-	for i, x := range ts {
-		if evs[i].Kind == EventSignal {
-			got[fmt.Sprintf("%d %s", x.Signal, x.Target)] = true
-		}
+	for _, x := range touchesOf(evs, EventSignal) {
+		got[fmt.Sprintf("%d %s failed=%v", x.Signal, x.Target, x.Failed)] = true
 	}
-	want := map[string]bool{fmt.Sprintf("%d %s", unix.SIGURG, self): true, "0 sleep": true}
+	want := map[string]bool{
+		fmt.Sprintf("%d %s failed=false", unix.SIGURG, self):             true,
+		"0 sleep failed=false":                                           true,
+		"0 sleep failed=true":                                            true,
+		fmt.Sprintf("0 %s failed=true", strings.TrimSpace(string(comm))): true,
+	}
 	if !maps.Equal(got, want) {
 		t.Errorf("signals %v, want %v", got, want)
+	}
+}
+
+// TestTouchSyscallsHandled: touch_nr, the first test of sys_exit_touch,
+// passes exactly the syscalls touch_exit has a case for, and each has its
+// number in profiles.h (bpf/internal/gennr's names).
+func TestTouchSyscallsHandled(t *testing.T) {
+	header, err := os.ReadFile("profiles.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := os.ReadFile("touch.bpf.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := func(fn string) []string {
+		start := bytes.Index(prog, []byte(fn))
+		if start < 0 {
+			t.Fatalf("no %q in touch.bpf.h", fn)
+		}
+		body := prog[start:]
+		body = body[:bytes.Index(body, []byte("\n}\n"))]
+		var names []string
+		for _, m := range regexp.MustCompile(`case NR_X86_64_(\w+):`).FindAllSubmatch(body, -1) {
+			names = append(names, string(m[1]))
+		}
+		slices.Sort(names)
+		return names
+	}
+	filter, recorded := cases("int touch_nr(long nr)"), cases("int touch_exit(struct task_struct")
+	if len(recorded) < 30 || !slices.Equal(filter, recorded) {
+		t.Errorf("touch_nr passes %q, touch_exit records %q: keep them the same", filter, recorded)
+	}
+	for _, name := range recorded {
+		if !bytes.Contains(header, []byte("#define NR_X86_64_"+name+" ")) {
+			t.Errorf("%s: no NR_X86_64_%s in profiles.h: add it to bpf/internal/gennr's names and run make generate", name, name)
+		}
 	}
 }

@@ -169,17 +169,6 @@ func Load(opts ...Option) (*Tracer, error) {
 	// object is read, once for every program loaded below.
 	kernel := btf.NewCache()
 	go kernel.Kernel() // an error shows where it is used
-	// Reading the syscall tracepoints' ids may mount tracefs (and unmount
-	// it, which waits for an RCU grace period): meanwhile, load.
-	type exitIDs struct {
-		ids map[string]uint64
-		err error
-	}
-	exits := make(chan exitIDs, 1)
-	go func() {
-		ids, err := syscallExitIDs(touchSyscalls)
-		exits <- exitIDs{ids, err}
-	}()
 	spec, err := loadTailor()
 	if err != nil {
 		return nil, fmt.Errorf("load BPF spec: %w", err)
@@ -237,6 +226,7 @@ func Load(opts ...Option) (*Tracer, error) {
 		{"sched_process_fork", t.objs.SchedProcessFork},
 		{"sched_process_exec", t.objs.SchedProcessExec},
 		{"sched_process_exit", t.objs.SchedProcessExit},
+		{"sys_exit_touch", t.objs.SysExitTouch},
 		{"signal_generate", t.objs.SignalGenerate},
 	} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p.prog})
@@ -245,15 +235,6 @@ func Load(opts ...Option) (*Tracer, error) {
 			return nil, fmt.Errorf("%w: attach %s: %w", ErrUnsupported, p.name, err)
 		}
 		t.links = append(t.links, l)
-	}
-	ids := <-exits
-	if ids.err != nil {
-		t.Close()
-		return nil, ids.err
-	}
-	if err := t.attachSyscallExits(t.objs.SysExitTouch, ids.ids); err != nil {
-		t.Close()
-		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
 	t.events, err = ringbuf.NewReader(t.objs.Events)
 	if err != nil {
@@ -276,18 +257,11 @@ func (t *Tracer) Close() error {
 	if t.events != nil {
 		t.events.Close()
 	}
-	// Each syscall tracepoint's perf event waits for a tracepoint grace
-	// period when it goes (tens of ms, under a kernel mutex): close them
-	// all at once, so that what can overlap does.
-	var wg sync.WaitGroup
+	// tp_btf links go without waiting for a grace period (the kernel
+	// frees their programs after one): a few ms for all of them.
 	for _, l := range t.links {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l.Close()
-		}()
+		l.Close()
 	}
-	wg.Wait()
 	if t.capProg != nil {
 		t.capProg.Close()
 	}

@@ -233,14 +233,14 @@ func (t *touches) add(e bpf.Event) {
 	case bpf.EventNet:
 		t.net(x, seen)
 	case bpf.EventSignal:
-		s := profiles.Signal{Signal: "ptrace", Target: x.Target, Seen: seen}
+		s := profiles.Signal{Signal: "ptrace", Target: x.Target, Failed: x.Failed, Seen: seen}
 		if x.Signal != 0 {
 			s.Signal = unix.SignalName(syscall.Signal(x.Signal))
 			if s.Signal == "" {
 				s.Signal = fmt.Sprintf("SIG%d", x.Signal) // a real-time signal
 			}
 		}
-		if k := s.Signal + "\x00" + s.Target; t.signals[k] == nil {
+		if k := s.Key(); t.signals[k] == nil {
 			t.signals[k] = &s
 		}
 	}

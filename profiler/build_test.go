@@ -2,6 +2,7 @@ package profiler
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -56,9 +57,10 @@ func TestBuildTouches(t *testing.T) {
 		touchEvent(bpf.EventNet, bpf.Touch{NetOp: bpf.NetBind, Family: unix.AF_UNIX, SockType: unix.SOCK_STREAM, Dir: []byte("/run"), Name: []byte("app.sock\x00junk")}),
 		touchEvent(bpf.EventNet, bpf.Touch{NetOp: bpf.NetConnect, Family: unix.AF_UNIX, SockType: unix.SOCK_DGRAM, Name: []byte("\x00log\x00x")}),
 		touchEvent(bpf.EventNet, bpf.Touch{NetOp: bpf.NetConnect, Family: unix.AF_NETLINK}),
-		// A signal and a ptrace aimed outside.
+		// A signal, a ptrace and a failed ptrace attempt aimed outside.
 		touchEvent(bpf.EventSignal, bpf.Touch{Signal: uint8(unix.SIGTERM), Target: "runc"}),
 		touchEvent(bpf.EventSignal, bpf.Touch{Signal: 0, Target: "sshd"}),
+		touchEvent(bpf.EventSignal, bpf.Touch{Signal: 0, Target: "sshd", Failed: true}),
 	}
 	tc := newTouches()
 	for _, e := range events {
@@ -126,9 +128,9 @@ func TestBuildTouches(t *testing.T) {
 	}
 	var sigs []string
 	for _, s := range p.Signals {
-		sigs = append(sigs, s.Signal+" "+s.Target)
+		sigs = append(sigs, fmt.Sprintf("%s %s failed=%v", s.Signal, s.Target, s.Failed))
 	}
-	if want := []string{"SIGTERM runc", "ptrace sshd"}; !slices.Equal(sigs, want) {
+	if want := []string{"SIGTERM runc failed=false", "ptrace sshd failed=false", "ptrace sshd failed=true"}; !slices.Equal(sigs, want) {
 		t.Errorf("signals %q, want %q", sigs, want)
 	}
 	// The document keeps the bytes: non-UTF-8 as pathBase64, and back.

@@ -235,7 +235,11 @@ var netFamilies = map[string][]string{
 type Signal struct {
 	Signal string `json:"signal"` // SIGTERM, ..., or "ptrace"
 	Target string `json:"target"` // the target's comm
-	Seen   Seen   `json:"seen"`
+	// Failed marks a ptrace attach the kernel refused: an attempt, a sign
+	// of intent rather than a need the container had met. An item of its
+	// own beside a ptrace of the same target that succeeded.
+	Failed bool `json:"failed,omitempty"`
+	Seen   Seen `json:"seen"`
 }
 
 // Key identifies a file in its section: its path.
@@ -249,8 +253,14 @@ func (n Network) Key() string {
 	return fmt.Sprintf("%s\x00%s\x00%s\x00%05d\x00%t\x00%s", n.Op, n.Family, n.Protocol, n.Port, n.Loopback, n.Address)
 }
 
-// Key identifies a signal item in its section: signal and target.
-func (s Signal) Key() string { return s.Signal + "\x00" + s.Target }
+// Key identifies a signal item in its section: signal, target and whether
+// it failed.
+func (s Signal) Key() string {
+	if s.Failed {
+		return s.Signal + "\x00" + s.Target + "\x00failed"
+	}
+	return s.Signal + "\x00" + s.Target
+}
 
 // normalizeTouch sorts and deduplicates the touch sections, merging
 // duplicates' accesses and keeping the first provenance.
@@ -399,6 +409,9 @@ func (p *Profile) validateTouch(bad func(path, format string, a ...any) error) e
 		at := fmt.Sprintf("signals[%d]", i)
 		if s.Signal != "ptrace" && !strings.HasPrefix(s.Signal, "SIG") {
 			return bad(at+".signal", "signal %q: want a SIG name or ptrace", s.Signal)
+		}
+		if s.Failed && s.Signal != "ptrace" {
+			return bad(at+".failed", "only a ptrace attempt is recorded as failed, not signal %s", s.Signal)
 		}
 		if seen[s.Key()] {
 			return bad(at, "signal item listed twice")

@@ -23,7 +23,10 @@ const touchDoc = `{
   ],
   "programs": [{"path": "/bin/sh", "seen": {"recordings": 1}}],
   "network": [{"op": "connect", "family": "inet", "protocol": "tcp", "port": 443, "seen": {"recordings": 1}}],
-  "signals": [{"signal": "SIGTERM", "target": "dockerd", "seen": {"recordings": 1}}]
+  "signals": [
+    {"signal": "SIGTERM", "target": "dockerd", "seen": {"recordings": 1}},
+    {"signal": "ptrace", "target": "sshd", "failed": true, "seen": {"recordings": 1}}
+  ]
 }
 `
 
@@ -90,6 +93,7 @@ func TestTouchRefuses(t *testing.T) {
 		{"bad family", `"family": "inet"`, `"family": "ipx"`, `unknown family "ipx"`},
 		{"bad protocol", `"protocol": "tcp"`, `"protocol": "stream"`, "is not one of family inet's"},
 		{"bad signal", `"SIGTERM"`, `"TERM"`, "want a SIG name"},
+		{"failed signal", `"target": "dockerd",`, `"target": "dockerd", "failed": true,`, "only a ptrace attempt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

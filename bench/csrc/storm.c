@@ -21,7 +21,10 @@
  * OPs: getppid; pipe (a 1-byte write and read on a pipe); socket and
  * clone, each rejected by the kernel's flag check right after seccomp ran,
  * so the figure is the syscall plus the filter; fork (fork, child _exit,
- * wait).
+ * wait); open (an open and close of the storm's own binary, argv[0]: a
+ * file recorder resolves and hashes the path of every open); connect (a
+ * connect of one UDP socket to a loopback port: no packet and no peer, so
+ * the figure is the syscall plus what records the endpoint).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -128,12 +131,37 @@ static void op_fork(long n)
 	}
 }
 
+static const char *self; /* argv[0]: a file that is there, in a container too */
+
+static void op_open(long n)
+{
+	for (long i = 0; i < n; i++) {
+		int fd = open(self, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("open the storm's own binary");
+		close(fd);
+	}
+}
+
+static int udp_fd = -1;
+
+static void op_connect(long n)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(9)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (udp_fd < 0 && (udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		die("socket");
+	for (long i = 0; i < n; i++)
+		if (connect(udp_fd, (struct sockaddr *)&a, sizeof(a)))
+			die("connect a UDP socket to 127.0.0.1:9");
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(long);
 } ops[] = {
 	{"getppid", op_getppid}, {"pipe", op_pipe}, {"socket", op_socket},
-	{"clone", op_clone}, {"fork", op_fork},
+	{"clone", op_clone}, {"fork", op_fork}, {"open", op_open}, {"connect", op_connect},
 };
 
 static void allow_all_filter(void)
@@ -436,6 +464,7 @@ static int run_http(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, 0, _IOLBF, 0);
+	self = argv[0];
 	int a = 1;
 	for (; a + 1 < argc && argv[a][0] == '-'; a++) {
 		if (!strcmp(argv[a], "-f")) {
