@@ -183,3 +183,31 @@ func TestRegistryErrors(t *testing.T) {
 		t.Error("a refused pull wrote its output")
 	}
 }
+
+// TestRegistryFlagsAfterArguments: push and pull end the same with their
+// flags before, after or among their arguments.
+func TestRegistryFlagsAfterArguments(t *testing.T) {
+	reg := startRegistry(t)
+	refs := map[string]string{"{ref}": reg.Ref("profiles/order:v1"), "{pulled}": reg.Ref("profiles/web:v1")}
+	if _, stderr, code := runCLI(t, "push", "--plain-http", baselineFile, refs["{pulled}"]); code != 0 {
+		t.Fatalf("push exit %d: %s", code, stderr)
+	}
+	tests := []flagOrderCase{
+		{name: "push",
+			before: []string{"push", "--plain-http", "--default-action", "enosys", "{dir}/web.json", "{ref}"},
+			after:  []string{"push", "{dir}/web.json", "{ref}", "--plain-http", "--default-action", "enosys"}, stdout: "pushed "},
+		{name: "push among",
+			before: []string{"push", "--plain-http", "{dir}/web.json", "{ref}"},
+			after:  []string{"push", "{dir}/web.json", "--plain-http", "{ref}"}, stdout: "seccomp JSON for CRI-O and Kubernetes"},
+		{name: "pull",
+			before: []string{"pull", "--plain-http", "-o", "{dir}/pulled.json", "{pulled}"},
+			after:  []string{"pull", "{pulled}", "-o", "{dir}/pulled.json", "--plain-http"}, stdout: "pulled "},
+		{name: "pull to stdout",
+			before: []string{"pull", "--plain-http", "{pulled}"},
+			after:  []string{"pull", "{pulled}", "--plain-http"}, stdout: `"kind": "TailorProfile"`},
+		{name: "push without --plain-http",
+			before: []string{"push", "--default-action", "kill", "{dir}/web.json", "{ref}"},
+			after:  []string{"push", "{dir}/web.json", "{ref}", "--default-action", "kill"}, code: exitUsage, stderr: "add --plain-http"},
+	}
+	checkFlagOrder(t, tests, flagOrderEnv, refs)
+}
