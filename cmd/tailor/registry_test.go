@@ -131,6 +131,7 @@ func TestRegistryErrors(t *testing.T) {
 	// A tailor artifact whose profile layer is no valid profile.
 	invalid := reg.PushArtifact(t, "other/invalid:v1", registry.ArtifactType, registry.MediaTypeProfile,
 		[]byte(`{"kind": "TailorProfile", "schemaVersion": 9}`), nil)
+	deep := reg.PushArtifact(t, "other/deep:v1", registry.ArtifactType, registry.MediaTypeProfile, deepDocuments()["arrays"], nil)
 	missing := reg.Ref("profiles/web:v9")
 	closed := "oci://" + registrytest.ClosedPort(t) + "/profiles/web:v1"
 	out := filepath.Join(t.TempDir(), "out.json")
@@ -155,6 +156,10 @@ func TestRegistryErrors(t *testing.T) {
 			stderr: []string{"pull " + other + ": not a tailor profile artifact"}},
 		{name: "pull invalid profile", args: []string{"pull", "--plain-http", "-o", out, invalid},
 			stderr: []string{invalid + ": invalid profile", "schemaVersion"}},
+		{name: "pull deep profile", args: []string{"pull", "--plain-http", "-o", out, deep},
+			stderr: []string{deep + ": invalid profile", depthLimit}},
+		{name: "diff deep profile", args: []string{"diff", "--plain-http", deep, currentFile},
+			stderr: []string{deep + ": invalid profile", depthLimit}},
 		{name: "without --plain-http", args: []string{"pull", reg.Ref("profiles/web:v1")},
 			stderr: []string{"answers in plain HTTP: add --plain-http"}},
 		{name: "malformed", args: []string{"pull", "oci://web:v1"}, stderr: []string{"malformed registry reference", "oci://HOST[:PORT]/REPO:TAG"}},
