@@ -63,7 +63,7 @@ func TestDeepNesting(t *testing.T) {
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					before := snapshot(t, dir)
+					before := readTree(t, dir)
 					stdout, stderr, code := runCLI(t, tt.args...)
 					if code != exitUsage || !strings.Contains(stderr, tt.file) || !strings.Contains(stderr, depthLimit) {
 						t.Errorf("tailor %s: exit %d, stderr %q; want exit %d naming %s and %q",
@@ -72,7 +72,7 @@ func TestDeepNesting(t *testing.T) {
 					if stdout != "" {
 						t.Errorf("stdout %q, want nothing", stdout)
 					}
-					after := snapshot(t, dir)
+					after := readTree(t, dir)
 					for name := range union(before, after) {
 						if before[name] != after[name] {
 							t.Errorf("%s changed on a refusal", name)

@@ -110,8 +110,19 @@ func normalize(s, dir string) string {
 	return storeTimes.ReplaceAllString(strings.ReplaceAll(s, dir, "{dir}"), "{time}")
 }
 
-// snapshot is every regular file under dir, by normalized relative path.
+// snapshot is every regular file under dir, by normalized relative path,
+// normalized.
 func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	for name, data := range readTree(t, dir) {
+		files[normalize(name, dir)] = normalize(data, dir)
+	}
+	return files
+}
+
+// readTree is every regular file under dir, by relative path.
+func readTree(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	files := map[string]string{}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -123,7 +134,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, path)
-		files[normalize(rel, dir)] = normalize(string(data), dir)
+		files[rel] = string(data)
 		return nil
 	})
 	if err != nil {
