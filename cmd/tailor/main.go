@@ -38,7 +38,12 @@ func main() {
 // run is the whole CLI: main and the tests call it. It returns the exit
 // code; errors are printed once, on stderr, with the code they carry.
 func run(args []string, stdout, stderr io.Writer) int {
-	err := newApp(stdout, stderr).Run(append(args[:1:1], permute(args[1:])...))
+	permuted, err := permute(args[1:])
+	if err == nil {
+		err = newApp(stdout, stderr).Run(append(args[:1:1], permuted...))
+	} else {
+		err = fail(exitUsage, err)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -58,7 +63,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "tailor",
 		Usage:     "learn what a container does, then enforce exactly that",
-		Commands:  commands,
+		Commands:  ownCommands(commands),
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// Errors are printed once, by run, with the exit code they carry.
@@ -70,6 +75,23 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 	}
+}
+
+// ownCommands copies cmds for one App: urfave/cli writes into the
+// commands it runs (help names grow at each App's setup), and the tests run
+// many Apps in one process. A command without subcommands gets no "help"
+// subcommand (--help stays): its arguments are files and profile names,
+// and `tailor profiles rm help` must remove the profile help, not print
+// help and exit 0.
+func ownCommands(cmds []*cli.Command) []*cli.Command {
+	own := make([]*cli.Command, len(cmds))
+	for i, c := range cmds {
+		cp := *c
+		cp.HideHelpCommand = len(c.Subcommands) == 0
+		cp.Subcommands = ownCommands(c.Subcommands)
+		own[i] = &cp
+	}
+	return own
 }
 
 // fail wraps err with the exit code it should end the process with.

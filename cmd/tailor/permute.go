@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -14,9 +16,12 @@ var verbatim = map[string]bool{"runtime": true}
 // permute moves each command's flags before its arguments, so that flags
 // may be typed anywhere (`tailor merge a.json b.json -o out.json`); the
 // CLI library stops reading flags at the first argument. Everything after
-// "--" stays where it is.
-func permute(args []string) []string {
-	var head []string
+// "--" stays where it is, and the "--" goes before the arguments, so that
+// it ends the flags instead of counting as an argument. A flag that needs
+// a value and ends the line is an error: moved before the arguments, it
+// would take the first of them as its value.
+func permute(args []string) ([]string, error) {
+	var head, names []string
 	cmds := commands
 	var cmd *cli.Command
 	i := 0
@@ -36,29 +41,36 @@ func permute(args []string) []string {
 		}
 		cmd, cmds = next, next.Subcommands
 		head = append(head, a)
+		names = append(names, a)
 	}
 	if cmd == nil || verbatim[cmd.Name] {
-		return args
+		return args, nil
 	}
-	var flags, rest []string
+	var flags, rest, after []string
 	for ; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--":
-			rest = append(rest, args[i:]...)
+			after = args[i:]
 			i = len(args)
 		case a == "-" || !strings.HasPrefix(a, "-"):
 			rest = append(rest, a)
 		default:
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && takesValue(cmd, name) && i+1 < len(args) {
+			if !strings.Contains(name, "=") && takesValue(cmd, name) {
+				if i+1 == len(args) || args[i+1] == "--" {
+					return nil, fmt.Errorf("flag %s needs a value (tailor %s %s VALUE)", a, strings.Join(names, " "), a)
+				}
 				i++
 				flags = append(flags, args[i])
 			}
 		}
 	}
-	return append(append(head, flags...), rest...)
+	if len(after) > 0 {
+		return slices.Concat(head, flags, after[:1], rest, after[1:]), nil
+	}
+	return slices.Concat(head, flags, rest), nil
 }
 
 func find(cmds []*cli.Command, name string) *cli.Command {

@@ -131,6 +131,7 @@ func TestRegistryErrors(t *testing.T) {
 	// A tailor artifact whose profile layer is no valid profile.
 	invalid := reg.PushArtifact(t, "other/invalid:v1", registry.ArtifactType, registry.MediaTypeProfile,
 		[]byte(`{"kind": "TailorProfile", "schemaVersion": 9}`), nil)
+	deep := reg.PushArtifact(t, "other/deep:v1", registry.ArtifactType, registry.MediaTypeProfile, deepDocuments()["arrays"], nil)
 	missing := reg.Ref("profiles/web:v9")
 	closed := "oci://" + registrytest.ClosedPort(t) + "/profiles/web:v1"
 	out := filepath.Join(t.TempDir(), "out.json")
@@ -155,6 +156,10 @@ func TestRegistryErrors(t *testing.T) {
 			stderr: []string{"pull " + other + ": not a tailor profile artifact"}},
 		{name: "pull invalid profile", args: []string{"pull", "--plain-http", "-o", out, invalid},
 			stderr: []string{invalid + ": invalid profile", "schemaVersion"}},
+		{name: "pull deep profile", args: []string{"pull", "--plain-http", "-o", out, deep},
+			stderr: []string{deep + ": invalid profile", depthLimit}},
+		{name: "diff deep profile", args: []string{"diff", "--plain-http", deep, currentFile},
+			stderr: []string{deep + ": invalid profile", depthLimit}},
 		{name: "without --plain-http", args: []string{"pull", reg.Ref("profiles/web:v1")},
 			stderr: []string{"answers in plain HTTP: add --plain-http"}},
 		{name: "malformed", args: []string{"pull", "oci://web:v1"}, stderr: []string{"malformed registry reference", "oci://HOST[:PORT]/REPO:TAG"}},
@@ -182,4 +187,32 @@ func TestRegistryErrors(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a refused pull wrote its output")
 	}
+}
+
+// TestRegistryFlagsAfterArguments: push and pull end the same with their
+// flags before, after or among their arguments.
+func TestRegistryFlagsAfterArguments(t *testing.T) {
+	reg := startRegistry(t)
+	refs := map[string]string{"{ref}": reg.Ref("profiles/order:v1"), "{pulled}": reg.Ref("profiles/web:v1")}
+	if _, stderr, code := runCLI(t, "push", "--plain-http", baselineFile, refs["{pulled}"]); code != 0 {
+		t.Fatalf("push exit %d: %s", code, stderr)
+	}
+	tests := []flagOrderCase{
+		{name: "push",
+			before: []string{"push", "--plain-http", "--default-action", "enosys", "{dir}/web.json", "{ref}"},
+			after:  []string{"push", "{dir}/web.json", "{ref}", "--plain-http", "--default-action", "enosys"}, stdout: "pushed "},
+		{name: "push among",
+			before: []string{"push", "--plain-http", "{dir}/web.json", "{ref}"},
+			after:  []string{"push", "{dir}/web.json", "--plain-http", "{ref}"}, stdout: "seccomp JSON for CRI-O and Kubernetes"},
+		{name: "pull",
+			before: []string{"pull", "--plain-http", "-o", "{dir}/pulled.json", "{pulled}"},
+			after:  []string{"pull", "{pulled}", "-o", "{dir}/pulled.json", "--plain-http"}, stdout: "pulled "},
+		{name: "pull to stdout",
+			before: []string{"pull", "--plain-http", "{pulled}"},
+			after:  []string{"pull", "{pulled}", "--plain-http"}, stdout: `"kind": "TailorProfile"`},
+		{name: "push without --plain-http",
+			before: []string{"push", "--default-action", "kill", "{dir}/web.json", "{ref}"},
+			after:  []string{"push", "{dir}/web.json", "{ref}", "--default-action", "kill"}, code: exitUsage, stderr: "add --plain-http"},
+	}
+	checkFlagOrder(t, tests, flagOrderEnv, refs)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"syscall"
 
@@ -50,6 +51,12 @@ The "--" ends tailor's own flags. See docs/engines.md.`,
 				Usage: "the Landlock helper executable `PATH` on the host"},
 			&cli.BoolFlag{Name: "allow-complain", Usage: "honour " + wrapper.EnvComplain + "=1|report beside " + wrapper.EnvProfile +
 				" (complain mode lets through what the profile lacks: an image's ENV alone cannot turn it on; docs/complain.md)"},
+		},
+		// Docker puts the runtime's own flags (--root, --log) before its
+		// command: without the "--", they read as tailor's.
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fail(exitUsage, fmt.Errorf("%w: tailor's own flags come before \"--\", the runtime's after it "+
+				"(tailor runtime --runtime runc -- --root DIR create ...; in daemon.json, end runtimeArgs with \"--\")", err))
 		},
 		Action: func(c *cli.Context) error {
 			opts := wrapper.Options{

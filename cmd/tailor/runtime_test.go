@@ -173,3 +173,37 @@ func TestRuntimeLearnReplaces(t *testing.T) {
 		})
 	}
 }
+
+// TestRuntimeFlagOrder: after "--" every argument is the runtime's, tailor's
+// own flag names included; without it, a runtime's flag is refused with
+// what to type, and the runtime does not run.
+func TestRuntimeFlagOrder(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "fake-runc")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	old := execRuntime
+	execRuntime = func(path string, argv, env []string) error {
+		got = append([]string{path}, argv...)
+		return nil
+	}
+	t.Cleanup(func() { execRuntime = old })
+
+	runtimeArgs := []string{"state", "id", "--store", "/elsewhere", "--runtime", "crun"}
+	if _, stderr, code := runCLI(t, append([]string{"runtime", "--runtime", fake, "--"}, runtimeArgs...)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := append([]string{fake, "fake-runc"}, runtimeArgs...); !reflect.DeepEqual(got, want) {
+		t.Errorf("exec'd %q, want %q: tailor's flag names after -- are the runtime's", got, want)
+	}
+
+	got = nil
+	stdout, stderr, code := runCLI(t, "runtime", "--runtime", fake, "--root", "/run/x", "state", "id")
+	if code != exitUsage || got != nil || stdout != "" ||
+		!strings.Contains(stderr, "flag provided but not defined: -root") || !strings.Contains(stderr, `the runtime's after it`) {
+		t.Errorf("a runtime flag without --: exit %d, exec'd %q, stdout %q, stderr %q; want exit %d saying where -- goes",
+			code, got, stdout, stderr, exitUsage)
+	}
+}
