@@ -75,7 +75,7 @@ func TestEnforce(t *testing.T) {
 				t.Logf("allowed: %d syscalls %v, capabilities %v", len(report.Tailor.Syscalls), report.Tailor.Syscalls, report.Tailor.Capabilities)
 				rows = append(rows, surfaceRow{Workload: w.Name, Runtime: rt, Report: report})
 				probes := probesFor(t, w, report)
-				t.Run("runs", func(t *testing.T) { checkEnforcedRuns(t, tailor, rt, w, profile) })
+				t.Run("runs", func(t *testing.T) { checkEnforcedRuns(t, tailor, rt, w, profile, applyProfile, refusalMarks) })
 				t.Run("refuses", func(t *testing.T) { checkRefusals(t, tailor, probe, rt, w, profile, probes) })
 				t.Run("exec", func(t *testing.T) { checkExec(t, tailor, probe, rt, w, profile, probes, applyProfile) })
 			})
@@ -160,23 +160,23 @@ func applyProfile(t testing.TB, tailor string, b *bundle, profile string) {
 // EPERM, ENOSYS, SIGSYS.
 var refusalMarks = []string{"Operation not permitted", "Function not implemented", "Bad system call"}
 
-// checkEnforcedRuns runs the workload unconfined once, then under its
-// applied profile enforcedRuns times: every enforced run must end and
-// print like the unconfined one, with no refusal the unconfined run did
-// not have.
-func checkEnforcedRuns(t *testing.T, tailor, runtime string, w workload, profile string) {
+// checkEnforcedRuns runs the workload unconfined once, then applied with
+// apply enforcedRuns times: every enforced run must end and print like the
+// unconfined one, with no refusal (marks) the unconfined run did not have.
+func checkEnforcedRuns(t *testing.T, tailor, runtime string, w workload, profile string,
+	apply func(testing.TB, string, *bundle, string), marks []string) {
 	ref := runContainer(t, runtime, w.bundle(t))
 	if ref.ExitCode != 0 || !strings.Contains(ref.Stdout, w.Want) {
 		t.Fatalf("%s unconfined under %s:\n%s", w.Name, runtime, ref)
 	}
 	b := w.bundle(t)
-	applyProfile(t, tailor, b, profile)
+	apply(t, tailor, b, profile)
 	for i := 1; i <= enforcedRuns; i++ {
 		res := runContainer(t, runtime, b)
 		if res.ExitCode != ref.ExitCode || stable(res.Stdout) != stable(ref.Stdout) {
 			t.Fatalf("enforced run %d of %s under %s differs from the unconfined run\nenforced: %s\nunconfined: %s", i, w.Name, runtime, res, ref)
 		}
-		for _, mark := range refusalMarks {
+		for _, mark := range marks {
 			if strings.Count(res.Stdout+res.Stderr, mark) > strings.Count(ref.Stdout+ref.Stderr, mark) {
 				t.Fatalf("enforced run %d of %s under %s: %q printed, not there unconfined\nenforced: %s\nunconfined: %s", i, w.Name, runtime, mark, res, ref)
 			}
