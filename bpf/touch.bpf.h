@@ -40,7 +40,8 @@
  * Deduplication: objects holds one entry per (container, object), keyed
  * by a keyed hash of the record's bytes, with the access bits seen OR-ed
  * in; a record goes to user space only when it brings new bits. A full
- * map, or a container at its object_quota, counts lost_objects: never a
+ * map, a container at its object_quota, or its scope at scope_object_quota,
+ * counts lost_objects: never a
  * silently forgotten object (an LRU would be).
  *
  * BPF-LSM (file_open, socket_connect...) would see the same with less
@@ -91,6 +92,10 @@ volatile const __u32 fmode_created = 0x100000;
  * for tasks: a container that touches without end loses its own further
  * objects while the others keep room. */
 volatile const __u32 object_quota = MAX_OBJECTS / 4;
+
+/* Most objects the containers of one scope hold together, as
+ * scope_task_quota does for tasks (bpf.ScopeShare). */
+volatile const __u32 scope_object_quota = MAX_OBJECTS / SCOPE_SHARE_DIV;
 
 /* The key of the object hash, random per load (Load sets it): a container
  * cannot pick two paths whose hashes collide to hide the second one. */
@@ -173,10 +178,17 @@ __noinline int note(__u64 who, __u64 hash, __u32 acc)
 			lose(&c->lost_objects);
 			return 0;
 		}
+		__s64 *scoped = scope_take(c, SCOPE_OBJECTS, scope_object_quota);
+		if (!scoped) {
+			__sync_fetch_and_add(&c->objects, -1);
+			lose(&c->lost_objects);
+			return 0;
+		}
 		__u64 none = 0;
 		long err = bpf_map_update_elem(&objects, &k, &none, BPF_NOEXIST);
 		if (err) {
 			__sync_fetch_and_add(&c->objects, -1);
+			__sync_fetch_and_add(scoped, -1);
 			if (err != -EEXIST) { /* EEXIST: another CPU added it */
 				lose(&c->lost_objects);
 				return 0;
