@@ -368,25 +368,30 @@ static __always_inline int resolve_file(struct file *f, __u32 at)
 	return resolve((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt), at);
 }
 
-/* fd_file returns the current task's file of fd (0: none). */
+/* fd_file returns the current task's file of fd (0: none). The kernel
+ * takes a descriptor as a 32-bit int (fget's unsigned int): the upper half
+ * of the register is the caller's garbage and is ignored here too. */
 static __always_inline struct file *fd_file(long fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	if (fd < 0)
-		return 0;
+	__u32 n = (__u32)fd; /* a negative int is beyond max_fds */
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || n >= BPF_CORE_READ(fdt, max_fds))
 		return 0;
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	struct file *f = 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[n]);
 	return f;
 }
 
-/* dir_path resolves dirfd (AT_FDCWD: the working directory) to data at at. */
+/* dir_path resolves dirfd (AT_FDCWD: the working directory) to data at
+ * at. dirfd is an int to the kernel: C callers (glibc, musl, busybox) pass
+ * AT_FDCWD with the register's upper half zero, which a 64-bit compare
+ * with -100 would take for a descriptor no task has, dropping every
+ * lookup relative to the working directory. */
 static __always_inline int dir_path(long dirfd, __u32 at)
 {
-	if (dirfd == AT_FDCWD) {
+	if ((int)dirfd == AT_FDCWD) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		return resolve((__u64)BPF_CORE_READ(task, fs, pwd.dentry), (__u64)BPF_CORE_READ(task, fs, pwd.mnt), at);
 	}
