@@ -245,9 +245,9 @@ func (t *Tracer) Free(cid uint32) error {
 	}
 	// Zero also resets the task count and marks the slot free (gen 0).
 	// What the container held goes back to its scope, as read just
-	// before: a task the kernel adds or removes between the two counts
-	// for the scope until its last container is freed (Register resets
-	// it then).
+	// before: a task the kernel adds or removes between the two leaves
+	// the scope's count off by one until its last container is freed
+	// (Register resets it then).
 	var held tailorContainer
 	if err := t.objs.Containers.Lookup(cid, &held); err != nil {
 		errs = append(errs, err)
@@ -264,6 +264,9 @@ func (t *Tracer) Free(cid uint32) error {
 
 // giveBack returns to c's scope the tasks and objects c held.
 func (t *Tracer) giveBack(c tailorContainer) error {
+	if t.scopeUsers[c.Scope]--; t.scopeUsers[c.Scope] <= 0 {
+		delete(t.scopeUsers, c.Scope)
+	}
 	var freed tailorScope
 	if err := t.objs.ScopeFreed.Lookup(c.Scope, &freed); err != nil {
 		return fmt.Errorf("look up scope %d: %w", c.Scope, err)
@@ -272,9 +275,6 @@ func (t *Tracer) giveBack(c tailorContainer) error {
 	freed.Objects += c.Objects
 	if err := t.objs.ScopeFreed.Put(c.Scope, freed); err != nil {
 		return fmt.Errorf("give back to scope %d: %w", c.Scope, err)
-	}
-	if t.scopeUsers[c.Scope]--; t.scopeUsers[c.Scope] <= 0 {
-		delete(t.scopeUsers, c.Scope)
 	}
 	return nil
 }

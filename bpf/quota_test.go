@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"slices"
@@ -33,6 +34,18 @@ func TestDefaultTaskQuota(t *testing.T) {
 		t.Errorf("default task quota %d: want 1 to an eighth of the task map (%d)", quota, size)
 	}
 	t.Logf("default task quota %d of %d tasks", quota, size)
+	for _, v := range []struct {
+		name string
+		size uint32
+	}{{tailorVarScopeTaskQuota, size}, {tailorVarScopeObjectQuota, spec.Maps[tailorMapObjects].MaxEntries}} {
+		var got uint32
+		if err := spec.Variables[v.name].Get(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := uint32(float64(v.size) * DefaultScopeShare); got != want {
+			t.Errorf("%s = %d, want %d (DefaultScopeShare of %d)", v.name, got, want, v.size)
+		}
+	}
 }
 
 func TestTaskQuotaOption(t *testing.T) {
@@ -53,6 +66,11 @@ func TestTaskQuotaOption(t *testing.T) {
 		{"above the map", []Option{TaskQuota(size + 1)}, 0},
 		{"above a resized map", []Option{taskMapSize(16), TaskQuota(17)}, 0},
 		{"last one wins", []Option{TaskQuota(5), TaskQuota(6)}, 6},
+		{"scope share of all", []Option{TaskQuota(7), ScopeShare(1)}, 7},
+		{"scope share above one", []Option{ScopeShare(1.5)}, 0},
+		{"scope share zero", []Option{ScopeShare(0)}, 0},
+		{"negative scope share", []Option{ScopeShare(-0.25)}, 0},
+		{"scope share NaN", []Option{ScopeShare(math.NaN())}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec, err := loadTailor()

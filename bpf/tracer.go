@@ -112,11 +112,12 @@ var ErrUnsupported = errors.New("kernel cannot run tailor's recorder")
 type Option func(*config)
 
 type config struct {
-	taskQuota   uint32  // 0: the object's default
-	taskMap     uint32  // 0: the object's size; tests shrink it
-	objectQuota uint32  // 0: the object's default; tests shrink it
-	objectMap   uint32  // 0: the object's size; tests shrink it
-	scopeShare  float64 // 0: DefaultScopeShare
+	taskQuota   uint32 // 0: the object's default
+	taskMap     uint32 // 0: the object's size; tests shrink it
+	objectQuota uint32 // 0: the object's default; tests shrink it
+	objectMap   uint32 // 0: the object's size; tests shrink it
+	scopeShare  float64
+	shareSet    bool // false: DefaultScopeShare
 }
 
 // DefaultScopeShare is the fraction of the task and object maps the
@@ -130,7 +131,7 @@ const DefaultScopeShare = 0.25
 // lost in its own containers' recordings, while other scopes keep their
 // room. The default is DefaultScopeShare.
 func ScopeShare(f float64) Option {
-	return func(c *config) { c.scopeShare = f }
+	return func(c *config) { c.scopeShare, c.shareSet = f, true }
 }
 
 // objectMap resizes the object map and sets the per-container object
@@ -187,9 +188,9 @@ func configure(spec *ebpf.CollectionSpec, opts []Option) (uint32, error) {
 			return 0, fmt.Errorf("set object quota: %w", err)
 		}
 	}
-	share := cfg.scopeShare
-	if share == 0 {
-		share = DefaultScopeShare
+	share := DefaultScopeShare
+	if cfg.shareSet {
+		share = cfg.scopeShare
 	}
 	if !(share > 0 && share <= 1) {
 		return 0, fmt.Errorf("%w: scope share %v: choose a fraction above 0, at most 1", ErrBadOption, share)
