@@ -41,8 +41,7 @@
  * by a keyed hash of the record's bytes, with the access bits seen OR-ed
  * in; a record goes to user space only when it brings new bits. A full
  * map, a container at its object_quota, or its scope at scope_object_quota,
- * counts lost_objects: never a
- * silently forgotten object (an LRU would be).
+ * counts lost_objects: never a silently forgotten object (an LRU would be).
  *
  * BPF-LSM (file_open, socket_connect...) would see the same with less
  * work, but lsm programs do not load on this kernel (EPERM); the loader
@@ -385,10 +384,10 @@ static __always_inline struct file *fd_file(long fd)
 }
 
 /* dir_path resolves dirfd (AT_FDCWD: the working directory) to data at
- * at. dirfd is an int to the kernel: C callers (glibc, musl, busybox) pass
- * AT_FDCWD with the register's upper half zero, which a 64-bit compare
- * with -100 would take for a descriptor no task has, dropping every
- * lookup relative to the working directory. */
+ * at. dirfd is an int to the kernel: C callers (busybox; redis's fopen
+ * through glibc) pass AT_FDCWD with the register's upper half zero, which
+ * a 64-bit compare with -100 would take for a descriptor no task has,
+ * dropping every lookup relative to the working directory. */
 static __always_inline int dir_path(long dirfd, __u32 at)
 {
 	if ((int)dirfd == AT_FDCWD) {
