@@ -87,13 +87,13 @@ func TestLoad(t *testing.T) {
 		t.Fatal("no capability hook attached")
 	}
 	t.Logf("capability checks recorded from %s", tr.CapHook)
-	if err := tr.Register(tr.Capacity(), 4026531998, false); !errors.Is(err, ErrCapacity) {
+	if err := tr.Register(tr.Capacity(), 4026531998, 0, false); !errors.Is(err, ErrCapacity) {
 		t.Errorf("Register(Capacity()) = %v, want ErrCapacity", err)
 	}
-	if err := tr.Register(3, 4026531999, false); err != nil {
+	if err := tr.Register(3, 4026531999, 0, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Register(4, 4026531999, false); err == nil {
+	if err := tr.Register(4, 4026531999, 0, false); err == nil {
 		t.Error("a mount namespace was registered twice")
 	}
 	r, err := tr.Drain(3)
@@ -108,7 +108,7 @@ func TestLoad(t *testing.T) {
 	if err := tr.Free(3); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Register(5, 4026531999, true); err != nil {
+	if err := tr.Register(5, 4026531999, 0, true); err != nil {
 		t.Fatalf("the namespace was not freed: %v", err)
 	}
 }

@@ -17,12 +17,30 @@ import (
 
 // Register starts recording container cid: tasks in mount namespace mntns
 // that join it, and (with Track) its init. execBoundary selects the
-// boundary for containers without a seccomp filter.
-func (t *Tracer) Register(cid, mntns uint32, execBoundary bool) error {
+// boundary for containers without a seccomp filter. scope (0 to
+// Capacity()-1) groups containers that share one quota of the task and
+// object maps (see ScopeShare): the profiler gives each Kubernetes
+// namespace, and the host, its own.
+func (t *Tracer) Register(cid, mntns, scope uint32, execBoundary bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if cid >= t.Capacity() {
 		return fmt.Errorf("%w: container slot %d out of range", ErrCapacity, cid)
+	}
+	if scope >= t.Capacity() {
+		return fmt.Errorf("%w: scope %d out of range (0 to %d)", ErrCapacity, scope, t.Capacity()-1)
+	}
+	if t.scopeUsers[scope] == 0 {
+		// No container of the scope is registered, so the kernel does
+		// not change its counts: what it holds starts from zero, and
+		// what earlier Frees could not give back (see Free) is forgotten.
+		var used tailorScope
+		if err := t.objs.Scopes.Lookup(scope, &used); err != nil {
+			return fmt.Errorf("look up scope %d: %w", scope, err)
+		}
+		if err := t.objs.ScopeFreed.Put(scope, used); err != nil {
+			return fmt.Errorf("reset scope %d: %w", scope, err)
+		}
 	}
 	// A new registration number makes task map entries left from an
 	// earlier use of the slot stale (see owner in tailor.bpf.c).
@@ -30,13 +48,14 @@ func (t *Tracer) Register(cid, mntns uint32, execBoundary bool) error {
 	if t.gen == 0 {
 		t.gen++
 	}
-	c := tailorContainer{Gen: t.gen}
+	c := tailorContainer{Gen: t.gen, Scope: scope}
 	if execBoundary {
 		c.Flags = boundaryExec
 	}
 	if err := t.objs.Containers.Put(cid, c); err != nil {
 		return fmt.Errorf("register container %d: %w", cid, err)
 	}
+	t.scopeUsers[scope]++ // until Free, which the caller runs on any error too
 	if err := t.objs.Mntns.Update(mntns, cid, ebpf.UpdateNoExist); err != nil {
 		if errors.Is(err, ebpf.ErrKeyExist) {
 			return fmt.Errorf("mount namespace %d is already being learned", mntns)
@@ -158,7 +177,7 @@ func (t *Tracer) Drain(cid uint32) (*Recording, error) {
 	}
 	r.CapsGranted, r.CapsDenied = c.CapsGranted, c.CapsDenied
 	r.LostEvents, r.LostTasks, r.LostArgs = c.LostEvents, c.LostTasks, c.LostArgs
-	r.OverQuota = c.OverQuota
+	r.OverQuota, r.OverScope = c.OverQuota, c.OverScope
 	r.LostPaths, r.LostObjects = c.LostPaths, c.LostObjects
 	for abi := range numABIs {
 		var bm tailorBitmap
@@ -225,9 +244,37 @@ func (t *Tracer) Free(cid uint32) error {
 		errs = append(errs, t.objs.Syscalls.Put(syscallsKey(cid, abi), tailorBitmap{}))
 	}
 	// Zero also resets the task count and marks the slot free (gen 0).
+	// What the container held goes back to its scope, as read just
+	// before: a task the kernel adds or removes between the two leaves
+	// the scope's count off by one until its last container is freed
+	// (Register resets it then).
+	var held tailorContainer
+	if err := t.objs.Containers.Lookup(cid, &held); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, t.objs.Containers.Put(cid, tailorContainer{}))
+	if held.Gen != 0 {
+		errs = append(errs, t.giveBack(held))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("free container %d: %w", cid, err)
+	}
+	return nil
+}
+
+// giveBack returns to c's scope the tasks and objects c held.
+func (t *Tracer) giveBack(c tailorContainer) error {
+	if t.scopeUsers[c.Scope]--; t.scopeUsers[c.Scope] <= 0 {
+		delete(t.scopeUsers, c.Scope)
+	}
+	var freed tailorScope
+	if err := t.objs.ScopeFreed.Lookup(c.Scope, &freed); err != nil {
+		return fmt.Errorf("look up scope %d: %w", c.Scope, err)
+	}
+	freed.Tasks += c.Tasks
+	freed.Objects += c.Objects
+	if err := t.objs.ScopeFreed.Put(c.Scope, freed); err != nil {
+		return fmt.Errorf("give back to scope %d: %w", c.Scope, err)
 	}
 	return nil
 }

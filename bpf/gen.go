@@ -9,4 +9,4 @@ package bpf
 
 //go:generate sh -c "bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h"
 //go:generate go run ./internal/gennr -o profiles.h
-//go:generate go tool bpf2go -tags linux -target amd64 -type event -type event_kind -type container -type container_flag -type task_state -type arg_key -type argc_key -type bitmap -type abi -type limit -type touch -type touch_flag -type touch_limit -type net_op -type access tailor tailor.bpf.c -- -I. -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -tags linux -target amd64 -type event -type event_kind -type container -type scope -type container_flag -type task_state -type arg_key -type argc_key -type bitmap -type abi -type limit -type touch -type touch_flag -type touch_limit -type net_op -type access tailor tailor.bpf.c -- -I. -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror

@@ -75,7 +75,7 @@ func runHelperAs(t testing.TB, tr *Tracer, cid uint32, env, value string) *Recor
 	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid), &st); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Register(cid, uint32(st.Ino), true); err != nil {
+	if err := tr.Register(cid, uint32(st.Ino), 0, true); err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Free(cid)

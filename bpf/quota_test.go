@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"slices"
@@ -33,6 +34,18 @@ func TestDefaultTaskQuota(t *testing.T) {
 		t.Errorf("default task quota %d: want 1 to an eighth of the task map (%d)", quota, size)
 	}
 	t.Logf("default task quota %d of %d tasks", quota, size)
+	for _, v := range []struct {
+		name string
+		size uint32
+	}{{tailorVarScopeTaskQuota, size}, {tailorVarScopeObjectQuota, spec.Maps[tailorMapObjects].MaxEntries}} {
+		var got uint32
+		if err := spec.Variables[v.name].Get(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := uint32(float64(v.size) * DefaultScopeShare); got != want {
+			t.Errorf("%s = %d, want %d (DefaultScopeShare of %d)", v.name, got, want, v.size)
+		}
+	}
 }
 
 func TestTaskQuotaOption(t *testing.T) {
@@ -53,6 +66,11 @@ func TestTaskQuotaOption(t *testing.T) {
 		{"above the map", []Option{TaskQuota(size + 1)}, 0},
 		{"above a resized map", []Option{taskMapSize(16), TaskQuota(17)}, 0},
 		{"last one wins", []Option{TaskQuota(5), TaskQuota(6)}, 6},
+		{"scope share of all", []Option{TaskQuota(7), ScopeShare(1)}, 7},
+		{"scope share above one", []Option{ScopeShare(1.5)}, 0},
+		{"scope share zero", []Option{ScopeShare(0)}, 0},
+		{"negative scope share", []Option{ScopeShare(-0.25)}, 0},
+		{"scope share NaN", []Option{ScopeShare(math.NaN())}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec, err := loadTailor()
@@ -90,9 +108,11 @@ func TestTaskQuota(t *testing.T) {
 		{"no quota", mapSize, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := loadTracer(t, TaskQuota(tc.quota), taskMapSize(mapSize))
-			a := startContainer(t, tr, 1)
-			b := startContainer(t, tr, 2)
+			// Each its own scope, and a scope may have the whole map:
+			// TestScopeQuota checks scopes.
+			tr := loadTracer(t, TaskQuota(tc.quota), taskMapSize(mapSize), ScopeShare(1))
+			a := startContainer(t, tr, 1, 1)
+			b := startContainer(t, tr, 2, 2)
 
 			a.do(t, fmt.Sprintf("fork %d", aForks))
 			ra := a.recording(t)
@@ -152,13 +172,129 @@ func TestTaskQuota(t *testing.T) {
 	}
 }
 
+// TestScopeQuota runs two containers of scope A and one of scope B sharing
+// a small task map: A's two fork more than their scope's share of the map
+// together (each within its own quota), then B forks a few. With a scope
+// quota, A's second container loses its tasks over A's share and B is
+// recorded in full; without one (a scope may have the whole map), A's two
+// fill the map and B's children are lost: what this test guards against.
+// Once A's first container is freed, its quota is A's again.
+func TestScopeQuota(t *testing.T) {
+	needRoot(t)
+	const mapSize, quota, aForks, bForks = 20, 8, 10, 3
+	for _, tc := range []struct {
+		name   string
+		share  float64
+		bStarv bool
+	}{
+		{"scope quota", 0.6, false}, // 12 tasks for A
+		{"no scope quota", 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := loadTracer(t, TaskQuota(quota), taskMapSize(mapSize), ScopeShare(tc.share))
+			a1 := startContainer(t, tr, 1, 7)
+			a2 := startContainer(t, tr, 2, 7)
+			b := startContainer(t, tr, 3, 9)
+			a1.do(t, fmt.Sprintf("fork %d", aForks))
+			a2.do(t, fmt.Sprintf("fork %d", aForks))
+			b.do(t, fmt.Sprintf("fork %d", bForks))
+			ra1, ra2, rb := a1.recording(t), a2.recording(t), b.recording(t)
+			if tc.bStarv {
+				if rb.LostTasks == 0 {
+					t.Fatal("B's children were tracked in a map A's containers had filled: the test cannot tell a scope quota from none")
+				}
+				return
+			}
+			if n := a1.tasks(t) + a2.tasks(t); n != 12 {
+				t.Errorf("A's containers hold %d tasks, want their scope's 12", n)
+			}
+			// A lost child counts again at its exec, when the kernel
+			// tries to join it: at least the forks over the quotas.
+			if ra1.OverScope != 0 || ra1.OverQuota < aForks-quota {
+				t.Errorf("A1: %d over its scope's quota, %d over its own; want 0, at least %d", ra1.OverScope, ra1.OverQuota, aForks-quota)
+			}
+			if want := uint64(aForks - (12 - quota)); ra2.OverScope < want || ra2.LostTasks != ra2.OverScope {
+				t.Errorf("A2: %d lost tasks, %d over its scope's quota; want at least %d, all over the scope's", ra2.LostTasks, ra2.OverScope, want)
+			}
+			if rb.LostTasks != 0 {
+				t.Errorf("B lost %d tasks to scope A's forks", rb.LostTasks)
+			}
+			if n := b.tasks(t); n != bForks {
+				t.Errorf("B holds %d tasks, want its %d children", n, bForks)
+			}
+
+			// A's first container is freed while its children run (Free
+			// deletes their entries, the kernel gives nothing back): what
+			// it held is A's again.
+			if err := tr.Free(a1.cid); err != nil {
+				t.Fatal(err)
+			}
+			lost := a2.recording(t).LostTasks
+			a2.do(t, "fork 4")
+			if got := a2.recording(t).LostTasks; got != lost {
+				t.Errorf("A2 lost %d tasks within its scope's room after A1 was freed", got-lost)
+			}
+			a2.do(t, "kill")
+			b.do(t, "kill")
+			a2.waitTasks(t, 0)
+			b.waitTasks(t, 0)
+		})
+	}
+}
+
+// TestScopeObjectQuota is TestScopeQuota for the object map: A's two
+// containers look up more missing files than their scope's share of a
+// small object map, each within its own object quota, and B's lookups are
+// recorded in full; without a scope quota A's two fill the map.
+func TestScopeObjectQuota(t *testing.T) {
+	needRoot(t)
+	const mapSize, quota, aMiss, bMiss = 90, 40, 60, 20
+	for _, tc := range []struct {
+		name   string
+		share  float64
+		bStarv bool
+	}{
+		{"scope quota", 0.5, false}, // 45 objects for A
+		{"no scope quota", 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := loadTracer(t, objectMap(mapSize, quota), ScopeShare(tc.share))
+			a1 := startContainer(t, tr, 1, 7)
+			a2 := startContainer(t, tr, 2, 7)
+			b := startContainer(t, tr, 3, 9)
+			a1.do(t, fmt.Sprintf("miss %d", aMiss))
+			a2.do(t, fmt.Sprintf("miss %d", aMiss))
+			b.do(t, fmt.Sprintf("miss %d", bMiss))
+			ra1, ra2, rb := a1.recording(t), a2.recording(t), b.recording(t)
+			if tc.bStarv {
+				if rb.LostObjects == 0 {
+					t.Fatal("B's lookups were recorded in a map A's containers had filled: the test cannot tell a scope quota from none")
+				}
+				return
+			}
+			if ra1.LostObjects == 0 || ra2.LostObjects == 0 {
+				t.Errorf("A's containers lost %d and %d objects, want some each", ra1.LostObjects, ra2.LostObjects)
+			}
+			if n := a1.objects(t) + a2.objects(t); n != 45 {
+				t.Errorf("A's containers hold %d objects, want their scope's 45", n)
+			}
+			if rb.LostObjects != 0 {
+				t.Errorf("B lost %d objects to scope A's lookups", rb.LostObjects)
+			}
+			if n := b.objects(t); n < bMiss {
+				t.Errorf("B holds %d objects, want at least its %d lookups", n, bMiss)
+			}
+		})
+	}
+}
+
 // TestFreedSlotTasksAreStale checks that a task map entry left from a
 // freed container (a fork racing Tracer.Free leaves one) counts for
 // nobody once the slot is registered again: the kernel drops it at the
 // task's next fork instead of tracking the child into the new container.
 func TestFreedSlotTasksAreStale(t *testing.T) {
 	tr := loadTracer(t, TaskQuota(8))
-	a := startContainer(t, tr, 1)
+	a := startContainer(t, tr, 1, 0)
 	var old tailorTaskState
 	if err := tr.objs.Tasks.Lookup(uint32(a.cmd.Process.Pid), &old); err != nil {
 		t.Fatalf("A's shell is not tracked: %v", err)
@@ -167,7 +303,7 @@ func TestFreedSlotTasksAreStale(t *testing.T) {
 	if err := tr.Free(a.cid); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Register(a.cid, 4026531999, true); err != nil {
+	if err := tr.Register(a.cid, 4026531999, a.scope, true); err != nil {
 		t.Fatal(err)
 	}
 	// What a fork during Free leaves: A's shell under the old generation.
@@ -196,8 +332,9 @@ func TestFreedSlotTasksAreStale(t *testing.T) {
 
 // shellBody is the container's program after its final execve: it forks
 // sleeping children and kills them on request, and forks nothing else
-// (dash runs read, test, kill and wait itself), so that the test knows
-// every task it should have.
+// (dash runs read, test, kill, wait and true itself), so that the test
+// knows every task it should have; miss looks up n files that do not
+// exist, n objects (failed lookups).
 const shellBody = `pids=
 while read cmd n; do
 	case $cmd in
@@ -208,21 +345,26 @@ while read cmd n; do
 	kill)
 		kill $pids; wait; pids=
 		echo killed;;
+	miss)
+		i=0
+		while [ $i -lt $n ]; do true 2>/dev/null </tailor-missing-$i; i=$((i+1)); done
+		echo missed;;
 	esac
 done`
 
 // testContainer is a shell in its own mount namespace, registered and
 // tracked as container cid with the exec boundary.
 type testContainer struct {
-	tr  *Tracer
-	cid uint32
-	cmd *exec.Cmd
-	in  *os.File
-	out *os.File
-	rd  *bufio.Reader
+	tr    *Tracer
+	cid   uint32
+	scope uint32
+	cmd   *exec.Cmd
+	in    *os.File
+	out   *os.File
+	rd    *bufio.Reader
 }
 
-func startContainer(t *testing.T, tr *Tracer, cid uint32) *testContainer {
+func startContainer(t *testing.T, tr *Tracer, cid, scope uint32) *testContainer {
 	t.Helper()
 	inR, inW, err := os.Pipe()
 	if err != nil {
@@ -232,7 +374,7 @@ func startContainer(t *testing.T, tr *Tracer, cid uint32) *testContainer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &testContainer{tr: tr, cid: cid, in: inW, out: outR, rd: bufio.NewReader(outR)}
+	c := &testContainer{tr: tr, cid: cid, scope: scope, in: inW, out: outR, rd: bufio.NewReader(outR)}
 	// "ready" once the shell runs: registered earlier, its own exec would
 	// count as a joiner's (Start returns before the exec hook has run).
 	c.cmd = exec.Command("/bin/sh", "-c", `echo ready; read go && exec /bin/sh -c "$1"`, "sh", shellBody)
@@ -256,7 +398,7 @@ func startContainer(t *testing.T, tr *Tracer, cid uint32) *testContainer {
 	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/mnt", c.cmd.Process.Pid), &st); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Register(cid, uint32(st.Ino), true); err != nil {
+	if err := tr.Register(cid, uint32(st.Ino), scope, true); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tr.Free(cid) })
@@ -275,7 +417,7 @@ func (c *testContainer) do(t *testing.T, cmd string) {
 	if _, err := fmt.Fprintln(c.in, cmd); err != nil {
 		t.Fatal(err)
 	}
-	c.expect(t, cmd, map[string]string{"fork": "forked", "kill": "killed"}[strings.Fields(cmd)[0]])
+	c.expect(t, cmd, map[string]string{"fork": "forked", "kill": "killed", "miss": "missed"}[strings.Fields(cmd)[0]])
 }
 
 func (c *testContainer) expect(t *testing.T, cmd, want string) {
@@ -322,6 +464,16 @@ func (c *testContainer) tasks(t *testing.T) int64 {
 		t.Fatal(err)
 	}
 	return k.Tasks
+}
+
+// objects is how many objects the container holds.
+func (c *testContainer) objects(t *testing.T) int64 {
+	t.Helper()
+	var k tailorContainer
+	if err := c.tr.objs.Containers.Lookup(c.cid, &k); err != nil {
+		t.Fatal(err)
+	}
+	return k.Objects
 }
 
 // waitTasks waits for the container's count to reach n: the shell's wait

@@ -21,8 +21,11 @@
  * Capacity: the task map is shared by every container, so each container
  * holds at most task_quota entries of it. A container that forks without
  * end loses its own further tasks (its lost_tasks, its profile incomplete)
- * while the others keep room. Each entry the kernel adds holds one of its
- * container's quota (container.tasks) until the kernel removes it; entries
+ * while the others keep room; the containers of one scope (a Kubernetes
+ * namespace, or the host) hold at most scope_task_quota together, so that
+ * one namespace's containers cannot fill the map either. Each entry the
+ * kernel adds holds one of its container's quota (container.tasks) and one
+ * of its scope's (scopes) until the kernel removes it; entries
  * of an earlier registration of a slot (container.gen) are stale: they
  * record nothing, count for no one, and go at their task's next event.
  */
@@ -50,6 +53,12 @@ __u32 exec_boundary_users = 0;
  * fill the map: one runaway container, or a few, cannot. */
 volatile const __u32 task_quota = MAX_TASKS / 8;
 
+/* Most task map entries the containers of one scope hold together (the
+ * profiler gives each Kubernetes namespace, and the host, a scope), so
+ * that one namespace's containers, each within its own quota, cannot fill
+ * the map. The loader sets it from the map's size (bpf.ScopeShare). */
+volatile const __u32 scope_task_quota = MAX_TASKS / SCOPE_SHARE_DIV;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_TASKS);
@@ -70,6 +79,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct container);
 } containers SEC(".maps");
+
+/* A scope's index is below MAX_CONTAINERS: each registered container has
+ * one, so there are never more scopes in use than containers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_CONTAINERS);
+	__type(key, __u32); /* container.scope */
+	__type(value, struct scope);
+} scopes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_CONTAINERS);
+	__type(key, __u32); /* container.scope */
+	__type(value, struct scope);
+} scope_freed SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -104,6 +129,7 @@ struct {
 struct go_types {
 	struct event event;
 	struct touch touch;
+	struct scope scope;
 	enum touch_flag touch_flag;
 	enum net_op net_op;
 	enum access access;
@@ -176,10 +202,43 @@ static __always_inline struct container *owner(__u32 cid, __u32 gen)
 	return c && c->gen == gen && gen ? c : 0;
 }
 
-/* add puts ts into the task map as tid, holding one of c's quota. A task
- * over the quota, or one the full map has no room for, is lost to c alone.
- * The quota is taken before the entry is added, so that CPUs adding at
- * once cannot overshoot it. */
+/* scope_take takes one of the room of c's scope in *field of scopes (the
+ * tasks or objects it holds) against quota; freed is the same field of
+ * scope_freed. Returns the counter to give it back by, or 0 when the scope
+ * holds its quota. */
+static __always_inline __s64 *scope_take(struct container *c, __u32 field, __u32 quota)
+{
+	__u32 id = c->scope;
+	struct scope *used = bpf_map_lookup_elem(&scopes, &id);
+	struct scope *freed = bpf_map_lookup_elem(&scope_freed, &id);
+	if (!used || !freed)
+		return 0;
+	__s64 *n = field ? &used->objects : &used->tasks;
+	__s64 held = __sync_fetch_and_add(n, 1) - (field ? freed->objects : freed->tasks);
+	if (held >= (__s64)quota) {
+		__sync_fetch_and_add(n, -1);
+		return 0;
+	}
+	return n;
+}
+
+#define SCOPE_TASKS 0
+#define SCOPE_OBJECTS 1
+
+/* give_task gives back one task of c's quota and of its scope's. */
+static __always_inline void give_task(struct container *c)
+{
+	__sync_fetch_and_add(&c->tasks, -1);
+	__u32 id = c->scope;
+	struct scope *used = bpf_map_lookup_elem(&scopes, &id);
+	if (used)
+		__sync_fetch_and_add(&used->tasks, -1);
+}
+
+/* add puts ts into the task map as tid, holding one of c's quota and one
+ * of its scope's. A task over either quota, or one the full map has no
+ * room for, is lost to c alone. The quotas are taken before the entry is
+ * added, so that CPUs adding at once cannot overshoot them. */
 static __always_inline void add(struct container *c, __u32 tid, struct task_state *ts)
 {
 	if (__sync_fetch_and_add(&c->tasks, 1) >= task_quota) {
@@ -188,11 +247,17 @@ static __always_inline void add(struct container *c, __u32 tid, struct task_stat
 		lose(&c->over_quota);
 		return;
 	}
+	if (!scope_take(c, SCOPE_TASKS, scope_task_quota)) {
+		__sync_fetch_and_add(&c->tasks, -1);
+		lose(&c->lost_tasks);
+		lose(&c->over_scope);
+		return;
+	}
 	ts->counted = 1;
 	long err = bpf_map_update_elem(&tasks, &tid, ts, BPF_NOEXIST);
 	if (!err)
 		return;
-	__sync_fetch_and_add(&c->tasks, -1);
+	give_task(c);
 	if (err != -EEXIST) /* EEXIST: Tracer.Track added it first */
 		lose(&c->lost_tasks);
 }
@@ -211,7 +276,7 @@ static __always_inline void untrack(__u32 tid)
 		return;
 	struct container *c = owner(cid, gen);
 	if (c)
-		__sync_fetch_and_add(&c->tasks, -1);
+		give_task(c);
 }
 
 /* track starts tracking task for container cid, as the runtime's (pending)
@@ -582,7 +647,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 			return 0; /* Tracer.Free removed it meanwhile */
 		if (bpf_map_update_elem(&tasks, &tid, &copy, BPF_NOEXIST)) {
 			if (copy.counted)
-				__sync_fetch_and_add(&c->tasks, -1);
+				give_task(c);
 			lose(&c->lost_tasks);
 			return 0;
 		}

@@ -9,6 +9,9 @@
 
 #define MAX_CONTAINERS 1024   /* containers learned at once */
 #define MAX_TASKS 32768       /* tracked tasks, all containers (see task_quota) */
+/* A scope's share of the task and object maps before the loader sets it
+ * from the maps' sizes (bpf.DefaultScopeShare, bpf.ScopeShare). */
+#define SCOPE_SHARE_DIV 4
 #define NR_WORDS (MAX_NR / 64)
 #define MAX_ARG_ENTRIES 16384
 #define NAME_MAX 255
@@ -64,6 +67,17 @@ struct container {
 	__s64 objects;       /* entries in the objects map (see object_quota) */
 	__u64 lost_paths;    /* paths deeper or longer than the walk */
 	__u64 lost_objects;  /* object quota reached or objects map full */
+	__u32 scope;         /* its scope's index in scopes (profiler: the namespace) */
+	__u32 pad;
+	__u64 over_scope;    /* of lost_tasks, those over its scope's task quota */
+};
+
+/* What the containers of one scope hold of the shared maps. The kernel
+ * alone changes scopes (atomically); user space alone writes scope_freed,
+ * what Tracer.Free gave back: a scope holds used - freed. */
+struct scope {
+	__s64 tasks;
+	__s64 objects;
 };
 
 struct task_state {

@@ -81,6 +81,9 @@ type tailorContainer struct {
 	Objects     int64
 	LostPaths   uint64
 	LostObjects uint64
+	Scope       uint32
+	Pad         uint32
+	OverScope   uint64
 }
 
 type tailorContainerFlag uint32
@@ -136,6 +139,12 @@ type tailorObjectKey struct {
 	Cid  uint32
 	Gen  uint32
 	Hash uint64
+}
+
+type tailorScope struct {
+	_       structs.HostLayout
+	Tasks   int64
+	Objects int64
 }
 
 type tailorScratch struct {
@@ -211,6 +220,8 @@ const (
 	tailorMapEvents            = "events"
 	tailorMapMntns             = "mntns"
 	tailorMapObjects           = "objects"
+	tailorMapScopeFreed        = "scope_freed"
+	tailorMapScopes            = "scopes"
 	tailorMapScratch           = "scratch"
 	tailorMapSyscalls          = "syscalls"
 	tailorMapTasks             = "tasks"
@@ -226,6 +237,8 @@ const (
 	tailorVarFmodeCreated      = "fmode_created"
 	tailorVarHashSeed          = "hash_seed"
 	tailorVarObjectQuota       = "object_quota"
+	tailorVarScopeObjectQuota  = "scope_object_quota"
+	tailorVarScopeTaskQuota    = "scope_task_quota"
 	tailorVarTaskQuota         = "task_quota"
 	tailorVarUnusedGoTypes     = "unused_go_types"
 )
@@ -292,6 +305,8 @@ type tailorMapSpecs struct {
 	Events     *ebpf.MapSpec `ebpf:"events"`
 	Mntns      *ebpf.MapSpec `ebpf:"mntns"`
 	Objects    *ebpf.MapSpec `ebpf:"objects"`
+	ScopeFreed *ebpf.MapSpec `ebpf:"scope_freed"`
+	Scopes     *ebpf.MapSpec `ebpf:"scopes"`
 	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
 	Syscalls   *ebpf.MapSpec `ebpf:"syscalls"`
 	Tasks      *ebpf.MapSpec `ebpf:"tasks"`
@@ -305,6 +320,8 @@ type tailorVariableSpecs struct {
 	FmodeCreated      *ebpf.VariableSpec `ebpf:"fmode_created"`
 	HashSeed          *ebpf.VariableSpec `ebpf:"hash_seed"`
 	ObjectQuota       *ebpf.VariableSpec `ebpf:"object_quota"`
+	ScopeObjectQuota  *ebpf.VariableSpec `ebpf:"scope_object_quota"`
+	ScopeTaskQuota    *ebpf.VariableSpec `ebpf:"scope_task_quota"`
 	TaskQuota         *ebpf.VariableSpec `ebpf:"task_quota"`
 	UnusedGoTypes     *ebpf.VariableSpec `ebpf:"unused_go_types"`
 }
@@ -335,6 +352,8 @@ type tailorMaps struct {
 	Events     *ebpf.Map `ebpf:"events"`
 	Mntns      *ebpf.Map `ebpf:"mntns"`
 	Objects    *ebpf.Map `ebpf:"objects"`
+	ScopeFreed *ebpf.Map `ebpf:"scope_freed"`
+	Scopes     *ebpf.Map `ebpf:"scopes"`
 	Scratch    *ebpf.Map `ebpf:"scratch"`
 	Syscalls   *ebpf.Map `ebpf:"syscalls"`
 	Tasks      *ebpf.Map `ebpf:"tasks"`
@@ -348,6 +367,8 @@ func (m *tailorMaps) Close() error {
 		m.Events,
 		m.Mntns,
 		m.Objects,
+		m.ScopeFreed,
+		m.Scopes,
 		m.Scratch,
 		m.Syscalls,
 		m.Tasks,
@@ -362,6 +383,8 @@ type tailorVariables struct {
 	FmodeCreated      *ebpf.Variable `ebpf:"fmode_created"`
 	HashSeed          *ebpf.Variable `ebpf:"hash_seed"`
 	ObjectQuota       *ebpf.Variable `ebpf:"object_quota"`
+	ScopeObjectQuota  *ebpf.Variable `ebpf:"scope_object_quota"`
+	ScopeTaskQuota    *ebpf.Variable `ebpf:"scope_task_quota"`
 	TaskQuota         *ebpf.Variable `ebpf:"task_quota"`
 	UnusedGoTypes     *ebpf.Variable `ebpf:"unused_go_types"`
 }

@@ -40,8 +40,8 @@
  * Deduplication: objects holds one entry per (container, object), keyed
  * by a keyed hash of the record's bytes, with the access bits seen OR-ed
  * in; a record goes to user space only when it brings new bits. A full
- * map, or a container at its object_quota, counts lost_objects: never a
- * silently forgotten object (an LRU would be).
+ * map, a container at its object_quota, or its scope at scope_object_quota,
+ * counts lost_objects: never a silently forgotten object (an LRU would be).
  *
  * BPF-LSM (file_open, socket_connect...) would see the same with less
  * work, but lsm programs do not load on this kernel (EPERM); the loader
@@ -91,6 +91,10 @@ volatile const __u32 fmode_created = 0x100000;
  * for tasks: a container that touches without end loses its own further
  * objects while the others keep room. */
 volatile const __u32 object_quota = MAX_OBJECTS / 4;
+
+/* Most objects the containers of one scope hold together, as
+ * scope_task_quota does for tasks (bpf.ScopeShare). */
+volatile const __u32 scope_object_quota = MAX_OBJECTS / SCOPE_SHARE_DIV;
 
 /* The key of the object hash, random per load (Load sets it): a container
  * cannot pick two paths whose hashes collide to hide the second one. */
@@ -173,10 +177,17 @@ __noinline int note(__u64 who, __u64 hash, __u32 acc)
 			lose(&c->lost_objects);
 			return 0;
 		}
+		__s64 *scoped = scope_take(c, SCOPE_OBJECTS, scope_object_quota);
+		if (!scoped) {
+			__sync_fetch_and_add(&c->objects, -1);
+			lose(&c->lost_objects);
+			return 0;
+		}
 		__u64 none = 0;
 		long err = bpf_map_update_elem(&objects, &k, &none, BPF_NOEXIST);
 		if (err) {
 			__sync_fetch_and_add(&c->objects, -1);
+			__sync_fetch_and_add(scoped, -1);
 			if (err != -EEXIST) { /* EEXIST: another CPU added it */
 				lose(&c->lost_objects);
 				return 0;
@@ -356,25 +367,30 @@ static __always_inline int resolve_file(struct file *f, __u32 at)
 	return resolve((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt), at);
 }
 
-/* fd_file returns the current task's file of fd (0: none). */
+/* fd_file returns the current task's file of fd (0: none). The kernel
+ * takes a descriptor as a 32-bit int (fget's unsigned int): the upper half
+ * of the register is the caller's garbage and is ignored here too. */
 static __always_inline struct file *fd_file(long fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	if (fd < 0)
-		return 0;
+	__u32 n = (__u32)fd; /* a negative int is beyond max_fds */
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || n >= BPF_CORE_READ(fdt, max_fds))
 		return 0;
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	struct file *f = 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[n]);
 	return f;
 }
 
-/* dir_path resolves dirfd (AT_FDCWD: the working directory) to data at at. */
+/* dir_path resolves dirfd (AT_FDCWD: the working directory) to data at
+ * at. dirfd is an int to the kernel: C callers (busybox; redis's fopen
+ * through glibc) pass AT_FDCWD with the register's upper half zero, which
+ * a 64-bit compare with -100 would take for a descriptor no task has,
+ * dropping every lookup relative to the working directory. */
 static __always_inline int dir_path(long dirfd, __u32 at)
 {
-	if (dirfd == AT_FDCWD) {
+	if ((int)dirfd == AT_FDCWD) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		return resolve((__u64)BPF_CORE_READ(task, fs, pwd.dentry), (__u64)BPF_CORE_READ(task, fs, pwd.mnt), at);
 	}

@@ -125,9 +125,19 @@ func touchFiles(dir string) error {
 	for _, n := range oddNames {
 		unix.Close(open(p(n), unix.O_CREAT|unix.O_WRONLY))
 	}
-	// Failed lookups: absolute, and relative to a dirfd.
+	// Failed lookups: absolute, relative to the working directory (sub)
+	// and relative to a dirfd.
 	if _, err := unix.Open(p("missing"), unix.O_RDONLY, 0); !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("open missing: %v, want ENOENT", err)
+	}
+	if _, err := unix.Openat(unix.AT_FDCWD, "gone", unix.O_RDONLY, 0); !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("openat AT_FDCWD gone: %v, want ENOENT", err)
+	}
+	// AT_FDCWD as C passes an int: the register's upper half zero (Go
+	// sign-extends it). The kernel reads the low half only.
+	gone, _ := unix.BytePtrFromString("gone32")
+	if _, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(uint32(unix.AT_FDCWD&0xffffffff)), uintptr(unsafe.Pointer(gone)), unix.O_RDONLY, 0, 0, 0); e != unix.ENOENT {
+		return fmt.Errorf("openat 32-bit AT_FDCWD gone32: %v, want ENOENT", e)
 	}
 	if _, err := unix.Openat(sub, "nope", unix.O_RDONLY, 0); !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("openat nope: %v, want ENOENT", err)
@@ -393,6 +403,8 @@ func TestRecordsFiles(t *testing.T) {
 		p("target"):         {"read"},
 		p("missing"):        {"lookup"},
 		p("sub/nope"):       {"lookup"},
+		p("sub/gone"):       {"lookup"}, // relative to the working directory
+		p("sub/gone32"):     {"lookup"}, // the same, AT_FDCWD as a C int
 		p("m"):              {"mkdir", "rmdir"},
 		p("sub/m2"):         {"mkdir"},
 		p("u"):              {"unlink"},

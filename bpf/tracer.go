@@ -58,6 +58,10 @@ type Recording struct {
 	// container had its task quota (Tracer.TaskQuota) in use; the others
 	// found the task map full.
 	OverQuota uint64
+	// OverScope is how many of LostTasks went unrecorded because the
+	// containers of its scope had the scope's share of the task map in
+	// use (ScopeShare).
+	OverScope uint64
 	// LostPaths counts paths deeper or longer than the kernel's walk;
 	// LostObjects files, programs and endpoints its deduplication map had
 	// no room for (the container's object quota or the map full).
@@ -78,6 +82,7 @@ type Tracer struct {
 	execUsers  uint32
 	gen        uint32            // last registration number (container.gen)
 	registered map[uint32]uint32 // container -> mount namespace
+	scopeUsers map[uint32]int    // scope -> containers registered in it
 }
 
 // coreObjects is everything but the capability hook, which is chosen by
@@ -107,8 +112,32 @@ var ErrUnsupported = errors.New("kernel cannot run tailor's recorder")
 type Option func(*config)
 
 type config struct {
-	taskQuota uint32 // 0: the object's default
-	taskMap   uint32 // 0: the object's size; tests shrink it
+	taskQuota   uint32 // 0: the object's default
+	taskMap     uint32 // 0: the object's size; tests shrink it
+	objectQuota uint32 // 0: the object's default; tests shrink it
+	objectMap   uint32 // 0: the object's size; tests shrink it
+	scopeShare  float64
+	shareSet    bool // false: DefaultScopeShare
+}
+
+// DefaultScopeShare is the fraction of the task and object maps the
+// containers of one scope hold together, the same share of the container
+// slots the profiler gives one Kubernetes namespace.
+const DefaultScopeShare = 0.25
+
+// ScopeShare sets the fraction (above 0, at most 1) of the task map and of
+// the object map that the containers of one scope (Register's scope) hold
+// together: a scope's further tasks and objects go unrecorded and count as
+// lost in its own containers' recordings, while other scopes keep their
+// room. The default is DefaultScopeShare.
+func ScopeShare(f float64) Option {
+	return func(c *config) { c.scopeShare, c.shareSet = f, true }
+}
+
+// objectMap resizes the object map and sets the per-container object
+// quota, so that a test can fill them.
+func objectMap(size, quota uint32) Option {
+	return func(c *config) { c.objectMap, c.objectQuota = size, quota }
 }
 
 // TaskQuota sets how many tasks of one container are tracked at once: its
@@ -152,6 +181,28 @@ func configure(spec *ebpf.CollectionSpec, opts []Option) (uint32, error) {
 	if err := quota.Get(&n); err != nil {
 		return 0, fmt.Errorf("read task quota: %w", err)
 	}
+	objects := spec.Maps[tailorMapObjects]
+	if cfg.objectMap != 0 {
+		objects.MaxEntries = cfg.objectMap
+		if err := spec.Variables[tailorVarObjectQuota].Set(cfg.objectQuota); err != nil {
+			return 0, fmt.Errorf("set object quota: %w", err)
+		}
+	}
+	share := DefaultScopeShare
+	if cfg.shareSet {
+		share = cfg.scopeShare
+	}
+	if !(share > 0 && share <= 1) {
+		return 0, fmt.Errorf("%w: scope share %v: choose a fraction above 0, at most 1", ErrBadOption, share)
+	}
+	for _, v := range []struct {
+		name string
+		size uint32
+	}{{tailorVarScopeTaskQuota, tasks.MaxEntries}, {tailorVarScopeObjectQuota, objects.MaxEntries}} {
+		if err := spec.Variables[v.name].Set(max(1, uint32(float64(v.size)*share))); err != nil {
+			return 0, fmt.Errorf("set %s: %w", v.name, err)
+		}
+	}
 	var seed [8]byte
 	if _, err := rand.Read(seed[:]); err != nil {
 		return 0, fmt.Errorf("make the object hash key: %w", err)
@@ -173,7 +224,7 @@ func Load(opts ...Option) (*Tracer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load BPF spec: %w", err)
 	}
-	t := &Tracer{registered: map[uint32]uint32{}}
+	t := &Tracer{registered: map[uint32]uint32{}, scopeUsers: map[uint32]int{}}
 	if t.taskQuota, err = configure(spec, opts); err != nil {
 		return nil, err
 	}

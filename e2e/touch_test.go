@@ -67,15 +67,10 @@ func TestTouch(t *testing.T) {
 			t.Run(w.Name+"/"+rt, func(t *testing.T) {
 				_, p := learnedProfile(t, rt, w)
 				got := learnedTouches(p)
-				gaps := recorderGaps(touches)
 				for _, what := range []string{"file", "program", "network"} {
 					g, b := got[what], baseline[what]
 					tail := runtimeTouches(rt)[what]
-					if excused := minus(b, g, setOf(minus(b, gaps[what])...)); len(excused) > 0 {
-						t.Logf("KNOWN RECORDER GAP, excused: %ss strace saw that the profile lacks: %q\n%s",
-							what, excused, straceCalls(touches, what, excused))
-					}
-					if missing := minus(b, g, gaps[what]); len(missing) > 0 {
+					if missing := minus(b, g); len(missing) > 0 {
 						t.Errorf("%ss strace saw that the profile lacks: %q\n%s", what, missing, straceCalls(touches, what, missing))
 					}
 					if extra := minus(g, b, tail); len(extra) > 0 {
@@ -119,24 +114,6 @@ func checkTouchAccesses(t *testing.T, p *profiles.Profile) {
 			t.Error("/tmp/l: the symlink was recorded as read, not the file behind it")
 		}
 	}
-}
-
-// recorderGaps is what strace sees that the recorder is known to miss,
-// each named and explained; a gap the recorder closes makes its entry
-// unused, never a failure.
-//   - A lookup that failed (ENOENT) by a relative name against the working
-//     directory (openat(AT_FDCWD, "dump.rdb") = -1 ENOENT): recorded for
-//     absolute names and dirfds only; bpf/touch.bpf.h touch_name drops it.
-//     Under AppArmor such a lookup needs no rule, so the AppArmor tests
-//     are not affected.
-func recorderGaps(touches []straceTouch) map[string]map[string]bool {
-	out := map[string]map[string]bool{"file": {}, "program": {}, "network": {}}
-	for _, x := range touches {
-		if x.What == "file" && x.Perm == "" && strings.HasPrefix(x.Call, "openat(AT_FDCWD") && x.Relative {
-			out["file"][touchNormal(x.Path)] = true
-		}
-	}
-	return out
 }
 
 // runtimeTouches is what the runtime itself touches in the container after
@@ -298,9 +275,6 @@ type straceTouch struct {
 	Perm string
 	// Call is the syscall that touched it, for messages.
 	Call string
-	// Relative is set when the syscall named the file relative to a
-	// directory (a dirfd or the working directory).
-	Relative bool
 }
 
 func (c straceCall) String() string {
@@ -450,8 +424,7 @@ func (tr *straceTrace) touches(root string) []straceTouch {
 				}
 			}
 			p := unquote(c.Args[op.path])
-			relative := !strings.HasPrefix(p, "/")
-			if relative {
+			if !strings.HasPrefix(p, "/") {
 				p = path.Join(dir, p)
 			}
 			p = path.Clean(p)
@@ -462,7 +435,6 @@ func (tr *straceTrace) touches(root string) []straceTouch {
 			isDirOp := c.Name == "mkdir" || c.Name == "mkdirat" || c.Name == "rmdir" ||
 				c.Name == "unlinkat" && len(c.Args) > 2 && strings.Contains(c.Args[2], "AT_REMOVEDIR")
 			file(p, isDirOp || isDir(p), perm)
-			out[len(out)-1].Relative = relative
 		}
 	}
 	return out

@@ -84,6 +84,10 @@ func build(r *bpf.Recording, prov provenance, touched *touches, src profiles.Sou
 		p.Loss.Reasons = append(p.Loss.Reasons, fmt.Sprintf(
 			"%d task(s) not tracked: the container had more tasks at once than the tracer's per-container quota (tailor tracer --task-quota)", r.OverQuota))
 	}
+	if r.OverScope > 0 {
+		p.Loss.Reasons = append(p.Loss.Reasons, fmt.Sprintf(
+			"%d task(s) not tracked: the containers of its namespace had more tasks at once than the namespace's share of the tracer's task map; learn fewer of them at once", r.OverScope))
+	}
 	p.Loss.ArgValues = r.LostArgs
 	p.Loss.Paths = r.LostPaths
 	p.Loss.Objects = r.LostObjects

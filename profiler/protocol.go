@@ -20,7 +20,8 @@ type Registration struct {
 	Runtime      string `json:"runtime,omitempty"`
 	// Scope is the Kubernetes namespace the container runs in ("" for
 	// the host): no namespace may hold more than its share of the
-	// tracer's container slots.
+	// tracer's container slots, and the containers of a scope (the host
+	// included) hold at most that share of its task and object maps.
 	Scope string `json:"scope,omitempty"`
 	// Outputs is what to write when the container is done; the profiler
 	// hands it back to its Sink unread.

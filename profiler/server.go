@@ -24,7 +24,9 @@ type Sink func(reg Registration, p *profiles.Profile) error
 type Recorder interface {
 	// Capacity is how many containers fit: slots 0 to Capacity()-1.
 	Capacity() uint32
-	Register(cid, mntns uint32, execBoundary bool) error
+	// Register starts recording slot cid; scope (0 to Capacity()-1)
+	// groups the containers that share one quota of the recorder's maps.
+	Register(cid, mntns, scope uint32, execBoundary bool) error
 	Track(cid uint32, pid int) error
 	Live(cid uint32) (int, error)
 	Drain(cid uint32) (*bpf.Recording, error)
@@ -50,8 +52,9 @@ type Server struct {
 	// (default: root only).
 	Peer func(uid uint32) error
 	// ScopeShare is the fraction of container slots one Kubernetes
-	// namespace may hold (default 1/4), so that no namespace can starve
-	// the others.
+	// namespace may hold (default bpf.DefaultScopeShare, the share of
+	// the recorder's task and object maps each scope has), so that no
+	// namespace can starve the others.
 	ScopeShare float64
 	// Adopted reports whether a process that waits for the tracer's exit
 	// has adopted it (default: a subreaper that is not init, such as
@@ -62,6 +65,7 @@ type Server struct {
 	mu      sync.Mutex
 	byID    map[string]*container
 	bySlot  map[uint32]*container
+	scopes  map[string]*scopeID // by Registration.Scope, while in use
 	results map[string]*Result
 	order   []kept // results, oldest first, for pruning
 	conns   chan struct{}
@@ -70,9 +74,17 @@ type Server struct {
 	idle    chan struct{} // nudged whenever active drops to zero
 }
 
+// scopeID is the recorder's index of a scope and how many containers
+// being learned are in it.
+type scopeID struct {
+	id    uint32
+	users int
+}
+
 type container struct {
 	reg   Registration
 	slot  uint32
+	scope uint32 // scopeID.id of reg.Scope
 	start time.Time
 	prov  provenance
 	touch *touches // what it touched (readEvents adds, finish takes)
@@ -176,6 +188,7 @@ func acquire(lock *os.File, wait time.Duration) error {
 
 func (s *Server) init() {
 	s.byID = map[string]*container{}
+	s.scopes = map[string]*scopeID{}
 	s.bySlot = map[uint32]*container{}
 	s.results = map[string]*Result{}
 	s.idle = make(chan struct{}, 1)
@@ -195,7 +208,7 @@ func (s *Server) init() {
 		s.Peer = rootOnly
 	}
 	if s.ScopeShare == 0 {
-		s.ScopeShare = 0.25
+		s.ScopeShare = bpf.DefaultScopeShare
 	}
 	if s.Adopted == nil {
 		s.Adopted = adoptedBySubreaper()
@@ -314,14 +327,14 @@ func (s *Server) register(reg Registration) error {
 		unix.Close(pidfd)
 		return fmt.Errorf("%w: %d containers are being learned", bpf.ErrCapacity, len(s.bySlot))
 	}
-	c := &container{reg: reg, slot: slot, start: time.Now().UTC(), prov: provenance{}, touch: newTouches(), done: make(chan struct{})}
+	c := &container{reg: reg, slot: slot, scope: s.takeScope(reg.Scope), start: time.Now().UTC(), prov: provenance{}, touch: newTouches(), done: make(chan struct{})}
 	s.byID[reg.ContainerID] = c
 	s.bySlot[slot] = c
 	delete(s.results, reg.ContainerID)
 	s.active++
 	s.mu.Unlock()
 
-	err = s.Recorder.Register(slot, mntns, reg.ExecBoundary)
+	err = s.Recorder.Register(slot, mntns, c.scope, reg.ExecBoundary)
 	if err == nil {
 		err = s.Recorder.Track(slot, reg.Pid)
 	}
@@ -336,7 +349,8 @@ func (s *Server) register(reg Registration) error {
 }
 
 // scopeRoom checks that a Kubernetes namespace holds less than its share
-// of the slots; the host scope ("") is the operator's and has no quota.
+// of the slots; the host scope ("") is the operator's and has no quota of
+// slots (its share of the recorder's maps it has, as every scope).
 func (s *Server) scopeRoom(scope string) error {
 	if scope == "" {
 		return nil
@@ -352,6 +366,37 @@ func (s *Server) scopeRoom(scope string) error {
 		return fmt.Errorf("%w: namespace %s has %d containers being learned, its share of the tracer's %d slots", ErrQuota, scope, n, s.Recorder.Capacity())
 	}
 	return nil
+}
+
+// takeScope returns the recorder's index of scope (the host's, "", is one
+// too), giving it the lowest one not in use when no container being learned
+// is in it. Called with s.mu held and a slot free: fewer scopes than slots
+// are in use, so an index below Capacity is free.
+func (s *Server) takeScope(scope string) uint32 {
+	if sc, ok := s.scopes[scope]; ok {
+		sc.users++
+		return sc.id
+	}
+	used := map[uint32]bool{}
+	for _, sc := range s.scopes {
+		used[sc.id] = true
+	}
+	var id uint32
+	for used[id] {
+		id++
+	}
+	s.scopes[scope] = &scopeID{id: id, users: 1}
+	return id
+}
+
+// dropScope releases a container's hold on its scope's index (s.mu held),
+// after the recorder freed the container.
+func (s *Server) dropScope(scope string) {
+	if sc, ok := s.scopes[scope]; ok {
+		if sc.users--; sc.users <= 0 {
+			delete(s.scopes, scope)
+		}
+	}
 }
 
 func (s *Server) freeSlot() (uint32, bool) {
@@ -473,6 +518,7 @@ func (s *Server) forget(c *container, res *Result) {
 	s.mu.Lock()
 	delete(s.byID, c.reg.ContainerID)
 	delete(s.bySlot, c.slot)
+	s.dropScope(c.reg.Scope)
 	closeAll(c.reg.Files)
 	if res != nil {
 		s.keepResult(c.reg.ContainerID, res)

@@ -23,6 +23,7 @@ import (
 type fakeRecorder struct {
 	mu     sync.Mutex
 	slots  map[uint32]bool
+	scopes []uint32 // the scope of each Register, in order
 	freed  []uint32
 	events chan bpf.Event
 }
@@ -31,10 +32,11 @@ func newFakeRecorder() *fakeRecorder {
 	return &fakeRecorder{slots: map[uint32]bool{}, events: make(chan bpf.Event, 16)}
 }
 
-func (f *fakeRecorder) Register(cid, mntns uint32, execBoundary bool) error {
+func (f *fakeRecorder) Register(cid, mntns, scope uint32, execBoundary bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.slots[cid] = true
+	f.scopes = append(f.scopes, scope)
 	f.events <- bpf.Event{Container: cid, Kind: bpf.EventSyscall, ABI: 0, Nr: 0, Comm: "cat", Exe: "cat"}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -186,6 +187,43 @@ func TestServerNamespaceQuota(t *testing.T) {
 	}
 	if err := c.Register(ctx, Registration{ContainerID: "e", Pid: sleeper(t, "2")}); err != nil {
 		t.Errorf("the host starved by team-a: %v", err)
+	}
+}
+
+// TestServerScopeIDs: the recorder gets one scope index per namespace
+// (and one for the host), the same for the containers of a namespace, so
+// that its quotas of the task and object maps hold per namespace.
+func TestServerScopeIDs(t *testing.T) {
+	c, rec := startServer(t, func(Registration, *profiles.Profile) error { return nil }, otherNamespace)
+	ctx := context.Background()
+	regs := []struct{ id, scope string }{{"a1", "team-a"}, {"b", "team-b"}, {"a2", "team-a"}, {"host", ""}}
+	for _, r := range regs {
+		if err := c.Register(ctx, Registration{ContainerID: r.id, Pid: sleeper(t, "2"), Scope: r.scope}); err != nil {
+			t.Fatalf("register %s: %v", r.id, err)
+		}
+	}
+	rec.mu.Lock()
+	got := slices.Clone(rec.scopes)
+	rec.mu.Unlock()
+	if len(got) != len(regs) {
+		t.Fatalf("the recorder got %d registrations, want %d", len(got), len(regs))
+	}
+	byScope := map[string]uint32{}
+	for i, r := range regs {
+		if got[i] >= rec.Capacity() {
+			t.Errorf("%s registered in scope %d, beyond the recorder's %d", r.id, got[i], rec.Capacity())
+		}
+		if id, ok := byScope[r.scope]; ok && id != got[i] {
+			t.Errorf("%s registered in scope %d, another container of namespace %q in %d", r.id, got[i], r.scope, id)
+		}
+		byScope[r.scope] = got[i]
+	}
+	seen := map[uint32]string{}
+	for scope, id := range byScope {
+		if other, ok := seen[id]; ok {
+			t.Errorf("namespaces %q and %q share scope %d: one could starve the other", scope, other, id)
+		}
+		seen[id] = scope
 	}
 }
 

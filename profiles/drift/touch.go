@@ -168,9 +168,14 @@ func DescribeNetwork(n profiles.Network) string {
 	return s
 }
 
-// DescribeSignal spells a signal or ptrace item out.
+// DescribeSignal spells a signal or ptrace item out: a ptrace attach the
+// kernel refused (Failed) reads as an attempt, never as a ptrace that
+// happened.
 func DescribeSignal(s profiles.Signal) string {
 	if s.Signal == "ptrace" {
+		if s.Failed {
+			return "failed ptrace attempt on " + QuoteName(s.Target) + " outside the container"
+		}
 		return "ptrace of " + QuoteName(s.Target) + " outside the container"
 	}
 	return s.Signal + " to " + QuoteName(s.Target) + " outside the container"

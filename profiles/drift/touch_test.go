@@ -23,6 +23,8 @@ func TestDiffTouch(t *testing.T) {
 		{`network connect inet tcp port 6379 (loopback)`, Medium},
 		{`network connect unix stream /var/run/docker.sock`, High},
 		{`signal SIGKILL to containerd-shim outside the container`, High},
+		{`signal ptrace of sshd outside the container`, High},
+		{`signal failed ptrace attempt on sshd outside the container`, High},
 	}
 	for _, tt := range added {
 		c, ok := find(r.Added, tt.subject)

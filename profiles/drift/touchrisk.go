@@ -146,6 +146,9 @@ func NetworkGrade(n profiles.Network) Grade {
 
 // SignalGrade grades a signal or ptrace aimed outside the container.
 func SignalGrade(s profiles.Signal) Grade {
+	if s.Signal == "ptrace" && s.Failed {
+		return grade(High, "tried to trace a process outside the container (the kernel refused): a sign of intent", "ptrace(2); Docker's docker-default AppArmor profile allows ptrace within the profile only")
+	}
 	if s.Signal == "ptrace" {
 		return grade(High, "traces a process outside the container: its memory and registers", "ptrace(2); Docker's docker-default AppArmor profile allows ptrace within the profile only")
 	}
