@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -33,9 +34,12 @@ func openBlocking(path string) (*os.File, error) {
 
 func readRegular(f *os.File) ([]byte, error) { return bounded.ReadRegular(f, landlock.MaxConfig) }
 
-// lookPath finds the program as runc does: a name with a slash as it is,
-// else the first executable regular file of that name in the PATH of the
-// workload's environment (the first PATH= entry, as getenv reads it).
+// lookPath finds the program as runc does (Go's exec.LookPath in its
+// init): a name with a slash as it is, else the first executable of that
+// name in the PATH of the workload's environment (the first PATH= entry,
+// as getenv reads it). A name found through a relative PATH entry (empty,
+// ".", "bin") would be relative to the working directory: it is refused,
+// as exec.LookPath does (exec.ErrDot) and runc with it.
 func lookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, checkExecutable(name)
@@ -50,25 +54,44 @@ func lookPath(name string, env []string) (string, error) {
 	if !found {
 		return "", fmt.Errorf("exec %q: the environment has no PATH to find it in: give process.args[0] as a path", name)
 	}
-	for _, dir := range strings.Split(search, ":") {
+	for _, entry := range strings.Split(search, ":") {
+		dir := entry
 		if dir == "" {
 			dir = "."
 		}
-		p := dir + "/" + name
-		if checkExecutable(p) == nil {
-			return p, nil
+		p := path.Join(dir, name)
+		if checkExecutable(p) != nil {
+			continue
 		}
+		if !path.IsAbs(p) {
+			return "", fmt.Errorf("exec %q: found as %q through the relative PATH entry %q, which names the working directory: "+
+				"refused as runc does; give process.args[0] as an absolute path or make PATH absolute", name, p, entry)
+		}
+		return p, nil
 	}
 	return "", fmt.Errorf("exec %q: not found in PATH %s", name, search)
 }
 
+// checkExecutable is exec.LookPath's test: not a directory, and
+// executable for the effective ids (faccessat2 with AT_EACCESS, which
+// knows ACLs, read-only and noexec mounts). Where the kernel lacks
+// faccessat2 or a filter refuses it, the mode's execute bits decide.
 func checkExecutable(p string) error {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return fmt.Errorf("exec %q: %w", p, err)
 	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("exec %q: not an executable regular file (%s)", p, fi.Mode())
+	if fi.IsDir() {
+		return fmt.Errorf("exec %q: %w", p, unix.EISDIR)
+	}
+	err = unix.Faccessat2(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EPERM):
+		return fmt.Errorf("exec %q: %w", p, err)
+	case fi.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("exec %q: no execute bit (%s): %w", p, fi.Mode(), fs.ErrPermission)
 	}
 	return nil
 }
