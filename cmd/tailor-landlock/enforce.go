@@ -54,7 +54,11 @@ func lookPath(name string, env []string) (string, error) {
 	if !found {
 		return "", fmt.Errorf("exec %q: the environment has no PATH to find it in: give process.args[0] as a path", name)
 	}
-	for _, entry := range strings.Split(search, ":") {
+	var entries []string // an empty PATH has no entry, as filepath.SplitList reads it
+	if search != "" {
+		entries = strings.Split(search, ":")
+	}
+	for _, entry := range entries {
 		dir := entry
 		if dir == "" {
 			dir = "."
@@ -69,12 +73,12 @@ func lookPath(name string, env []string) (string, error) {
 		}
 		return p, nil
 	}
-	return "", fmt.Errorf("exec %q: not found in PATH %s", name, search)
+	return "", fmt.Errorf("exec %q: not found in PATH %q", name, search)
 }
 
 // checkExecutable is exec.LookPath's test: not a directory, and
 // executable for the effective ids (faccessat2 with AT_EACCESS, which
-// knows ACLs, read-only and noexec mounts). Where the kernel lacks
+// knows ACLs and noexec mounts). Where the kernel lacks
 // faccessat2 or a filter refuses it, the mode's execute bits decide.
 func checkExecutable(p string) error {
 	fi, err := os.Stat(p)

@@ -41,7 +41,7 @@ func TestLookPath(t *testing.T) {
 		{"found through a leading empty entry", "prog", ":" + dir, "", `relative PATH entry ""`},
 		{"found through .", "prog", ".:" + dir, "", "relative PATH entry"},
 		{"found through a relative entry", "prog", "../" + filepath.Base(cwd) + ":" + dir, "", "relative PATH entry"},
-		{"a PATH that is empty", "prog", "", "", "relative PATH entry"},
+		{"a PATH that is empty names no directory", "prog", "", "", "not found"},
 		{"not executable", "plain", dir, "", "not found"},
 		{"a directory is not a program", "adir", cwd + ":" + dir, "", "not found"},
 		{"a name with a slash that is a directory", "./adir", dir, "", "is a directory"},
