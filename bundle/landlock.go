@@ -133,23 +133,33 @@ func setLandlock(cfg *ociconfig.Config, p *profiles.Profile, seccomp *specs.Linu
 
 // checkDevTmpfs requires the runtime's tmpfs on /dev, where the helper's
 // mount points are made: they then never exist in the image, so no file
-// or symlink of the image can stand in for them.
+// or symlink of the image can stand in for them. The tmpfs must be the
+// last mount on an ancestor of the helper's paths (/ or /dev): a later
+// one (a bind of a host or image directory on /dev) would hide it and
+// hold the mount points. A destination is taken as runc takes it:
+// relative to the container's root ("dev" is /dev).
 func checkDevTmpfs(mounts []specs.Mount) error {
-	dev := -1
+	last := -1 // the last mount on / or /dev
 	for i, m := range mounts {
-		d := path.Clean(m.Destination)
+		d := path.Join("/", m.Destination)
 		switch {
-		case d == "/dev":
-			dev = i
 		case d == landlock.HelperPath || d == landlock.ConfigPath:
 			return fmt.Errorf("%w: mounts[%d] already mounts %s: remove it", ErrBadConfig, i, d)
+		case landlock.Beneath(landlock.HelperPath, d):
+			last = i
 		}
 	}
-	if dev < 0 || mounts[dev].Type != "tmpfs" {
-		return fmt.Errorf("%w: no tmpfs is mounted on /dev: the Landlock helper is mounted there "+
-			"(runc spec, Docker and podman all mount one); add it to mounts", ErrBadConfig)
+	switch {
+	case last >= 0 && path.Join("/", mounts[last].Destination) == "/dev" && mounts[last].Type == "tmpfs":
+		return nil
+	case slices.ContainsFunc(mounts[:max(last, 0)], func(m specs.Mount) bool {
+		return path.Join("/", m.Destination) == "/dev" && m.Type == "tmpfs"
+	}):
+		return fmt.Errorf("%w: mounts[%d] (%s on %q) comes after the tmpfs on /dev and hides it, where the Landlock helper "+
+			"is mounted: remove it, or mount it before the tmpfs", ErrBadConfig, last, mounts[last].Type, mounts[last].Destination)
 	}
-	return nil
+	return fmt.Errorf("%w: no tmpfs is mounted on /dev: the Landlock helper is mounted there "+
+		"(runc spec, Docker and podman all mount one); add it to mounts", ErrBadConfig)
 }
 
 // checkHelper returns the helper's absolute path once it is an executable

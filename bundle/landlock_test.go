@@ -261,3 +261,43 @@ func TestApplyLandlockRefusesAnEngineThatRefusesTheHelper(t *testing.T) {
 		t.Error("the helper's configuration was written for a refused apply")
 	}
 }
+
+// TestCheckDevTmpfs: the helper's mount points must be on the runtime's
+// /dev tmpfs, and no later mount on /dev or / may hide it; destinations
+// are read as runc reads them, relative to the container's root.
+func TestCheckDevTmpfs(t *testing.T) {
+	tmpfs := specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "tmpfs"}
+	bind := func(dest string) specs.Mount {
+		return specs.Mount{Destination: dest, Type: "bind", Source: "/srv/x", Options: []string{"rbind"}}
+	}
+	for _, c := range []struct {
+		name   string
+		mounts []specs.Mount
+		want   string // "" when accepted
+	}{
+		{"a tmpfs on /dev", []specs.Mount{{Destination: "/proc", Type: "proc"}, tmpfs}, ""},
+		{"mounts beneath /dev after it", []specs.Mount{tmpfs, {Destination: "/dev/pts", Type: "devpts"}, bind("/dev/shm")}, ""},
+		{"a bind on / before it", []specs.Mount{bind("/"), tmpfs}, ""},
+		{"a relative tmpfs on dev", []specs.Mount{{Destination: "dev", Type: "tmpfs"}}, ""},
+		{"no mount on /dev", []specs.Mount{{Destination: "/proc", Type: "proc"}}, "no tmpfs"},
+		{"a bind on /dev only", []specs.Mount{bind("/dev")}, "no tmpfs"},
+		{"a bind on /dev after the tmpfs", []specs.Mount{tmpfs, bind("/dev")}, "mounts[1] (bind on \"/dev\") comes after the tmpfs"},
+		{"a relative bind on dev after the tmpfs", []specs.Mount{tmpfs, bind("dev")}, "mounts[1] (bind on \"dev\")"},
+		{"an unclean bind on /dev/ after the tmpfs", []specs.Mount{tmpfs, bind("//dev/./")}, "comes after the tmpfs"},
+		{"a bind climbing to /dev after the tmpfs", []specs.Mount{tmpfs, bind("../dev")}, "comes after the tmpfs"},
+		{"a bind on / after the tmpfs", []specs.Mount{tmpfs, bind("/")}, "comes after the tmpfs"},
+		{"a second tmpfs on /dev", []specs.Mount{tmpfs, tmpfs}, ""},
+		{"the helper's path taken", []specs.Mount{tmpfs, bind(landlock.HelperPath)}, "already mounts"},
+		{"the configuration's path taken, relative", []specs.Mount{tmpfs, bind("dev/.tailor-landlock.json")}, "already mounts"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := checkDevTmpfs(c.mounts)
+			if c.want == "" && err != nil {
+				t.Errorf("refused: %v", err)
+			}
+			if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, ErrBadConfig)) {
+				t.Errorf("error %v, want ErrBadConfig with %q", err, c.want)
+			}
+		})
+	}
+}

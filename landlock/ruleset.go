@@ -29,17 +29,52 @@ type Ruleset struct {
 	Ports      []PortRule `json:"ports"`
 }
 
-// PathRule grants Access beneath Path (on Path alone when it is not a
-// directory). Why says which recorded accesses it stands for.
+// PathRule grants Access beneath Path when it is a directory, on Path
+// alone otherwise. Why says which recorded accesses it stands for.
+//
+// Type is what Path was when it was recorded: the helper opens Path
+// without following symlinks (unless Follow), checks that it still is of
+// that type and skips the rule, saying so, when it is not. Rights beneath
+// a directory are never granted through a rule recorded on a file, nor
+// through a symlink that replaced it.
 type PathRule struct {
 	Path   string
+	Type   FileType
+	Follow bool
 	Access FSAccess
 	Why    string
+}
+
+// FileType is what a rule's path must be: the names of profiles.FileType,
+// and TypeNotDir for a file whose type the recording could not tell.
+type FileType string
+
+// The file types of a rule.
+const (
+	TypeRegular FileType = "file"
+	TypeDir     FileType = "dir"
+	TypeSymlink FileType = "symlink"
+	TypeSocket  FileType = "socket"
+	TypeFIFO    FileType = "fifo"
+	TypeChar    FileType = "char"
+	TypeBlock   FileType = "block"
+	// TypeNotDir is anything but a directory.
+	TypeNotDir FileType = "notdir"
+)
+
+var fileTypes = []FileType{TypeRegular, TypeDir, TypeSymlink, TypeSocket, TypeFIFO, TypeChar, TypeBlock, TypeNotDir}
+
+// Matches reports whether a file of type got (never TypeNotDir) is what
+// a rule of type t was recorded on.
+func (t FileType) Matches(got FileType) bool {
+	return t == got || (t == TypeNotDir && got != TypeDir)
 }
 
 type pathRuleJSON struct {
 	Path       string   `json:"path,omitempty"`
 	PathBase64 string   `json:"pathBase64,omitempty"`
+	Type       FileType `json:"type"`
+	Follow     bool     `json:"followSymlinks,omitempty"`
 	Access     FSAccess `json:"access"`
 	Why        string   `json:"why,omitempty"`
 }
@@ -47,7 +82,7 @@ type pathRuleJSON struct {
 // MarshalJSON writes a path that is not valid UTF-8 as pathBase64, as a
 // profile does, so that no byte of a file name is replaced.
 func (r PathRule) MarshalJSON() ([]byte, error) {
-	j := pathRuleJSON{Access: r.Access, Why: r.Why}
+	j := pathRuleJSON{Type: r.Type, Follow: r.Follow, Access: r.Access, Why: r.Why}
 	if utf8.ValidString(r.Path) {
 		j.Path = r.Path
 	} else {
@@ -74,7 +109,7 @@ func (r *PathRule) UnmarshalJSON(data []byte) error {
 	default:
 		r.Path = j.Path
 	}
-	r.Access, r.Why = j.Access, j.Why
+	r.Type, r.Follow, r.Access, r.Why = j.Type, j.Follow, j.Access, j.Why
 	return nil
 }
 
@@ -86,8 +121,9 @@ type PortRule struct {
 }
 
 // Validate checks a ruleset read from a document: known rights, an ABI
-// that knows them, absolute clean paths, rules within what is handled,
-// no duplicates, at most MaxRules rules.
+// that knows them, absolute clean paths, a known type on each path rule
+// and only file rights on a rule that is not on a directory, rules within
+// what is handled, no duplicates, at most MaxRules rules.
 func (r *Ruleset) Validate() error {
 	if r.ABI < 1 || r.ABI > MaxABI {
 		return fmt.Errorf("abi %d: want 1 to %d", r.ABI, MaxABI)
@@ -109,6 +145,12 @@ func (r *Ruleset) Validate() error {
 		seen[p.Path] = true
 		if p.Access == 0 || p.Access&^r.HandledFS != 0 {
 			return fmt.Errorf("paths[%d] (%q): access %s is empty or not within the handled %s", i, p.Path, p.Access, r.HandledFS)
+		}
+		if !slices.Contains(fileTypes, p.Type) {
+			return fmt.Errorf("paths[%d] (%q): type %q: want one of %v", i, p.Path, p.Type, fileTypes)
+		}
+		if p.Type != TypeDir && p.Access&^FileRights != 0 {
+			return fmt.Errorf("paths[%d] (%q): a rule on a %s grants %s: only %s are rights on a file", i, p.Path, p.Type, p.Access&^FileRights, FileRights)
 		}
 	}
 	ports := map[uint16]bool{}

@@ -9,8 +9,9 @@ import (
 
 func sample() *Ruleset {
 	return &Ruleset{ABI: 6, HandledFS: AllFS, HandledNet: NetBindTCP | NetConnectTCP, Scoped: ScopeAbstractUnix | ScopeSignal,
-		Paths: []PathRule{{Path: "/usr", Access: FSReadFile | FSReadDir | FSExecute}, {Path: "/tmp", Access: FSWriteFile | FSMakeReg | FSTruncate},
-			{Path: "/dev/null", Access: FSWriteFile | FSIoctlDev}},
+		Paths: []PathRule{{Path: "/usr", Type: TypeDir, Follow: true, Access: FSReadFile | FSReadDir | FSExecute},
+			{Path: "/tmp", Type: TypeDir, Access: FSWriteFile | FSMakeReg | FSTruncate},
+			{Path: "/dev/null", Type: TypeChar, Access: FSWriteFile | FSIoctlDev}},
 		Ports: []PortRule{{Port: 6379, Access: NetBindTCP | NetConnectTCP}}}
 }
 
@@ -49,7 +50,7 @@ func TestAllows(t *testing.T) {
 
 func TestJSONRoundTrip(t *testing.T) {
 	r := sample()
-	r.Paths = append(r.Paths, PathRule{Path: "/srv/a\nb\xff", Access: FSReadFile})
+	r.Paths = append(r.Paths, PathRule{Path: "/srv/a\nb\xff", Type: TypeNotDir, Access: FSReadFile})
 	data, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err := back.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if back.Paths[3].Path != "/srv/a\nb\xff" || back.Paths[0].Access != r.Paths[0].Access || back.Scoped != r.Scoped {
+	if !slices.Equal(back.Paths, r.Paths) || back.Scoped != r.Scoped {
 		t.Errorf("round trip: %+v, want %+v", back, r)
 	}
 }
@@ -81,6 +82,12 @@ func TestValidateRefuses(t *testing.T) {
 		{"duplicate", func(r *Ruleset) { r.Paths[1].Path = "/usr" }, "twice"},
 		{"unhandled right", func(r *Ruleset) { r.HandledFS = FSReadFile }, "not within"},
 		{"empty access", func(r *Ruleset) { r.Paths[0].Access = 0 }, "empty"},
+		{"no type", func(r *Ruleset) { r.Paths[1].Type = "" }, "type"},
+		{"unknown type", func(r *Ruleset) { r.Paths[1].Type = "door" }, "type"},
+		{"directory rights on a file", func(r *Ruleset) { r.Paths[2].Access |= FSReadDir }, "only"},
+		{"directory rights on a file of unknown type", func(r *Ruleset) {
+			r.Paths[2].Type, r.Paths[2].Access = TypeNotDir, FSMakeReg
+		}, "only"},
 		{"ABI too low for scopes", func(r *Ruleset) { r.ABI = 5 }, "need ABI 6"},
 		{"ABI unknown", func(r *Ruleset) { r.ABI = 99 }, "want 1 to"},
 		{"port duplicate", func(r *Ruleset) { r.Ports = append(r.Ports, r.Ports[0]) }, "twice"},
@@ -104,6 +111,25 @@ func TestValidateRefuses(t *testing.T) {
 	if _, err := ParseHelperConfig([]byte(`{"ruleset": {"abi": 1, "handledAccessFS": []}, "seccomp": "AAAA"}`)); err == nil ||
 		!strings.Contains(err.Error(), "8-byte") {
 		t.Errorf("a seccomp program of 3 bytes: %v", err)
+	}
+}
+
+func TestFileTypeMatches(t *testing.T) {
+	for _, c := range []struct {
+		rule, got FileType
+		want      bool
+	}{
+		{TypeRegular, TypeRegular, true},
+		{TypeRegular, TypeDir, false},
+		{TypeRegular, TypeSymlink, false},
+		{TypeDir, TypeRegular, false},
+		{TypeChar, TypeFIFO, false},
+		{TypeNotDir, TypeFIFO, true},
+		{TypeNotDir, TypeDir, false},
+	} {
+		if got := c.rule.Matches(c.got); got != c.want {
+			t.Errorf("a rule on a %s found on a %s: Matches = %t, want %t", c.rule, c.got, got, c.want)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -33,9 +34,12 @@ func openBlocking(path string) (*os.File, error) {
 
 func readRegular(f *os.File) ([]byte, error) { return bounded.ReadRegular(f, landlock.MaxConfig) }
 
-// lookPath finds the program as runc does: a name with a slash as it is,
-// else the first executable regular file of that name in the PATH of the
-// workload's environment (the first PATH= entry, as getenv reads it).
+// lookPath finds the program as runc does (Go's exec.LookPath in its
+// init): a name with a slash as it is, else the first executable of that
+// name in the PATH of the workload's environment (the first PATH= entry,
+// as getenv reads it). A name found through a relative PATH entry (empty,
+// ".", "bin") would be relative to the working directory: it is refused,
+// as exec.LookPath does (exec.ErrDot) and runc with it.
 func lookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, checkExecutable(name)
@@ -50,55 +54,65 @@ func lookPath(name string, env []string) (string, error) {
 	if !found {
 		return "", fmt.Errorf("exec %q: the environment has no PATH to find it in: give process.args[0] as a path", name)
 	}
-	for _, dir := range strings.Split(search, ":") {
+	var entries []string // an empty PATH has no entry, as filepath.SplitList reads it
+	if search != "" {
+		entries = strings.Split(search, ":")
+	}
+	for _, entry := range entries {
+		dir := entry
 		if dir == "" {
 			dir = "."
 		}
-		p := dir + "/" + name
-		if checkExecutable(p) == nil {
-			return p, nil
+		p := path.Join(dir, name)
+		if checkExecutable(p) != nil {
+			continue
 		}
+		if !path.IsAbs(p) {
+			return "", fmt.Errorf("exec %q: found as %q through the relative PATH entry %q, which names the working directory: "+
+				"refused as runc does; give process.args[0] as an absolute path or make PATH absolute", name, p, entry)
+		}
+		return p, nil
 	}
-	return "", fmt.Errorf("exec %q: not found in PATH %s", name, search)
+	return "", fmt.Errorf("exec %q: not found in PATH %q", name, search)
 }
 
+// checkExecutable is exec.LookPath's test: not a directory, and
+// executable for the effective ids (faccessat2 with AT_EACCESS, which
+// knows ACLs and noexec mounts). Where the kernel lacks
+// faccessat2 or a filter refuses it, the mode's execute bits decide.
 func checkExecutable(p string) error {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return fmt.Errorf("exec %q: %w", p, err)
 	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("exec %q: not an executable regular file (%s)", p, fi.Mode())
+	if fi.IsDir() {
+		return fmt.Errorf("exec %q: %w", p, unix.EISDIR)
+	}
+	err = unix.Faccessat2(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EPERM):
+		return fmt.Errorf("exec %q: %w", p, err)
+	case fi.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("exec %q: no execute bit (%s): %w", p, fi.Mode(), fs.ErrPermission)
 	}
 	return nil
 }
 
 // restrict enforces the (downgraded) ruleset on the calling thread, with
 // no_new_privs, which Landlock and seccomp need without CAP_SYS_ADMIN.
-// A rule's path that the image lacks is skipped (its rights then grant
-// nothing); a rule on a file keeps only the rights a file can have.
-func restrict(rs *landlock.Ruleset, abi int) error {
+// Each rule's path is opened once (openRule) and the rule added from that
+// handle: a rule whose path the image lacks is skipped (its rights then
+// grant nothing); one whose path is no longer what it was recorded as is
+// skipped with a warning, or refused when strict.
+func restrict(rs *landlock.Ruleset, abi int, strict bool) error {
 	cfg := golandlock.Config{HandledAccessFS: golandlock.AccessFSSet(rs.HandledFS),
 		HandledAccessNet: golandlock.AccessNetSet(rs.HandledNet), Scoped: golandlock.ScopedSet(rs.Scoped)}
 	if abi >= 7 {
 		cfg = cfg.EnableLoggingForSubprocesses() // denials of the workload reach the audit log
 	}
 	var rules []golandlock.Rule
-	for _, r := range rs.Paths {
-		access := r.Access
-		fi, err := os.Stat(r.Path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			continue
-		case err != nil:
-			return fmt.Errorf("landlock rule on %q: %w", r.Path, err)
-		case !fi.IsDir():
-			access &= landlock.FileRights
-		}
-		if access != 0 {
-			rules = append(rules, golandlock.PathAccess(golandlock.AccessFSSet(access), r.Path).IgnoreIfMissing())
-		}
-	}
 	for _, p := range rs.Ports {
 		if p.Access&landlock.NetBindTCP != 0 {
 			rules = append(rules, golandlock.BindTCP(p.Port))
@@ -111,17 +125,100 @@ func restrict(rs *landlock.Ruleset, abi int) error {
 	if err != nil {
 		return fmt.Errorf("build the landlock ruleset: %w", err)
 	}
+	if fd >= 0 {
+		defer unix.Close(fd)
+		for _, r := range rs.Paths {
+			if err := addPathRule(fd, r, strict); err != nil {
+				return err
+			}
+		}
+	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 	}
 	if fd < 0 {
 		return nil // nothing the kernel can enforce (said above)
 	}
-	defer unix.Close(fd)
 	if err := llsys.LandlockRestrictSelf(fd, flags); err != nil {
 		return fmt.Errorf("landlock_restrict_self: %w", err)
 	}
 	return nil
+}
+
+// errTypeChanged is a rule's path that is no longer what it was recorded
+// as (a file replaced by a directory or a symlink, ...).
+var errTypeChanged = errors.New("not what it was recorded as")
+
+// addPathRule adds r to the ruleset fd from a handle of its path.
+func addPathRule(fd int, r landlock.PathRule, strict bool) error {
+	pfd, err := openRule(r)
+	switch {
+	case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR):
+		return nil // not in this image, or not yet: nothing to grant
+	case errors.Is(err, errTypeChanged) && !strict:
+		fmt.Fprintf(os.Stderr, "tailor-landlock: warning: rule on %q skipped (its rights are not granted): %s\n", r.Path, err)
+		return nil
+	case errors.Is(err, errTypeChanged):
+		return fmt.Errorf("landlock rule on %q (strict: refusing to run): %w; learn again if the image changed it", r.Path, err)
+	case err != nil:
+		return fmt.Errorf("landlock rule on %q: %w", r.Path, err)
+	}
+	defer unix.Close(pfd)
+	attr := llsys.PathBeneathAttr{ParentFd: pfd, AllowedAccess: uint64(r.Access)}
+	if err := llsys.LandlockAddPathBeneathRule(fd, &attr, 0); err != nil {
+		return fmt.Errorf("landlock_add_rule on %q (%s): %w", r.Path, r.Access, err)
+	}
+	return nil
+}
+
+// openRule opens a rule's path O_PATH without following symlinks (nor
+// magic links such as /proc/self/root) in any component: a path the
+// workload replaced with a symlink to / must not carry the rule's rights
+// there. Only rules marked Follow (the ELF interpreters, system roots that
+// are symlinks into /usr) resolve symlinks, and their target must still
+// be of the rule's type. The handle is then checked with fstat: a rule
+// recorded on a file is never added on a directory, whose rights would
+// reach everything beneath it.
+func openRule(r landlock.PathRule) (int, error) {
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC | unix.O_NOFOLLOW, Resolve: unix.RESOLVE_NO_SYMLINKS}
+	if r.Follow {
+		how = unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_MAGICLINKS}
+	}
+	fd, err := unix.Openat2(unix.AT_FDCWD, r.Path, &how)
+	if errors.Is(err, unix.ELOOP) {
+		return -1, fmt.Errorf("%w: recorded a %s, found a symlink on the way", errTypeChanged, r.Type)
+	}
+	if err != nil {
+		return -1, &fs.PathError{Op: "openat2", Path: r.Path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, &fs.PathError{Op: "fstat", Path: r.Path, Err: err}
+	}
+	if got := fileType(st.Mode); !r.Type.Matches(got) {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%w: recorded a %s, found a %s", errTypeChanged, r.Type, got)
+	}
+	return fd, nil
+}
+
+func fileType(mode uint32) landlock.FileType {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return landlock.TypeDir
+	case unix.S_IFLNK:
+		return landlock.TypeSymlink
+	case unix.S_IFSOCK:
+		return landlock.TypeSocket
+	case unix.S_IFIFO:
+		return landlock.TypeFIFO
+	case unix.S_IFCHR:
+		return landlock.TypeChar
+	case unix.S_IFBLK:
+		return landlock.TypeBlock
+	}
+	return landlock.TypeRegular
 }
 
 // loadSeccomp loads the precompiled filter on the calling thread.

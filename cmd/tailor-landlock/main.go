@@ -84,7 +84,7 @@ func run(argv, env []string) (int, error) {
 	if err != nil {
 		return exitRefused, err
 	}
-	if err := restrict(rs, abi); err != nil {
+	if err := restrict(rs, abi, cfg.Strict); err != nil {
 		return exitRefused, err
 	}
 	if err := loadSeccomp(cfg.Seccomp); err != nil {

@@ -46,10 +46,11 @@ func helper(t *testing.T) string {
 func hostRules(extra ...landlock.PathRule) *landlock.Ruleset {
 	read := landlock.FSReadFile | landlock.FSReadDir | landlock.FSExecute
 	rs := &landlock.Ruleset{ABI: 5, HandledFS: landlock.AllFS}
-	for _, p := range []string{"/usr", "/bin", "/lib", "/lib64", "/etc"} {
-		rs.Paths = append(rs.Paths, landlock.PathRule{Path: p, Access: read})
+	for _, p := range []string{"/usr", "/bin", "/lib", "/lib64"} { // system roots: symlinks into /usr here
+		rs.Paths = append(rs.Paths, landlock.PathRule{Path: p, Type: landlock.TypeDir, Follow: true, Access: read})
 	}
-	rs.Paths = append(rs.Paths, landlock.PathRule{Path: "/dev/null", Access: landlock.FSWriteFile | landlock.FSReadFile})
+	rs.Paths = append(rs.Paths, landlock.PathRule{Path: "/etc", Type: landlock.TypeDir, Access: read},
+		landlock.PathRule{Path: "/dev/null", Type: landlock.TypeChar, Access: landlock.FSWriteFile | landlock.FSReadFile})
 	rs.Paths = append(rs.Paths, extra...)
 	return rs
 }
@@ -113,8 +114,9 @@ func TestHelperEnforcesRuleset(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := writeConfig(t, landlock.HelperConfig{Ruleset: hostRules(landlock.PathRule{Path: allowed, Access: landlock.FSReadFile},
-		landlock.PathRule{Path: "/nonexistent/rule", Access: landlock.FSReadFile})})
+	cfg := writeConfig(t, landlock.HelperConfig{Ruleset: hostRules(
+		landlock.PathRule{Path: allowed, Type: landlock.TypeDir, Access: landlock.FSReadFile},
+		landlock.PathRule{Path: "/nonexistent/rule", Type: landlock.TypeRegular, Access: landlock.FSReadFile})})
 	out, st := runHelper(t, bin, cfg, []string{"PATH=/usr/bin:/bin"}, "sh", "-c",
 		"cat "+allowed+"/f; cat "+denied+"/f; echo x > "+allowed+"/new; echo done")
 	if st.ExitCode() != 0 || !strings.Contains(out, "content of "+allowed) || !strings.Contains(out, "done") {
@@ -140,7 +142,7 @@ func TestHelperLoadsSeccompLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg := writeConfig(t, landlock.HelperConfig{Ruleset: hostRules(landlock.PathRule{Path: dir, Access: landlock.AllFS}), Seccomp: bpf})
+	cfg := writeConfig(t, landlock.HelperConfig{Ruleset: hostRules(landlock.PathRule{Path: dir, Type: landlock.TypeDir, Access: landlock.AllFS}), Seccomp: bpf})
 	out, st := runHelper(t, bin, cfg, []string{"PATH=/usr/bin:/bin"}, "sh", "-c", "mkdir "+dir+"/d; echo x > "+dir+"/f && echo wrote")
 	if st.ExitCode() != 0 || !strings.Contains(out, "Operation not permitted") || !strings.Contains(out, "wrote") {
 		t.Errorf("want mkdir refused by the filter (EPERM), the rest allowed:\n%s", out)
@@ -248,7 +250,7 @@ func TestHelperMakesOnlyItsSyscalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := writeConfig(t, landlock.HelperConfig{Seccomp: bpf,
-		Ruleset: hostRules(landlock.PathRule{Path: bin, Access: landlock.FSExecute | landlock.FSReadFile})})
+		Ruleset: hostRules(landlock.PathRule{Path: bin, Type: landlock.TypeRegular, Access: landlock.FSExecute | landlock.FSReadFile})})
 	for _, nonblock := range []bool{false, true} {
 		t.Run(map[bool]string{false: "blocking", true: "non-blocking stdout"}[nonblock], func(t *testing.T) {
 			// A pipe made here, not with os.Pipe: exec makes an

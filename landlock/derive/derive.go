@@ -27,7 +27,9 @@ const readRights = landlock.FSReadFile | landlock.FSReadDir | landlock.FSExecute
 // interpreter's open, yet Landlock checks it: every program is granted
 // them. A rule on a loader that the image does not have is skipped when
 // the ruleset is enforced. They are exact rules: the name is often a
-// symlink, and Landlock checks the file it resolves to, wherever it is.
+// symlink, and Landlock checks the file it resolves to, wherever it is,
+// so their rules follow symlinks (the resolved file must still be a
+// regular file: never rights beneath a directory).
 var loaders = []string{
 	"/lib64/ld-linux-x86-64.so.2", "/lib/ld-musl-x86_64.so.1",
 	"/lib/ld-linux-aarch64.so.1", "/lib/ld-musl-aarch64.so.1",
@@ -49,14 +51,15 @@ func FromProfile(p *profiles.Profile) (*landlock.Ruleset, []generator.Note, erro
 	for _, x := range p.Programs {
 		for _, bin := range []string{x.Path, x.Interpreter} {
 			if bin != "" {
-				d.grant(d.anchor(bin), landlock.FSExecute, "executed")
+				d.grantAt(bin, landlock.TypeRegular, landlock.FSExecute, "executed")
 			}
 		}
 	}
 	d.fold()
 	if len(p.Programs) > 0 {
 		for _, l := range loaders {
-			d.grant(l, landlock.FSExecute|landlock.FSReadFile, "ELF interpreter of the programs it ran (skipped where the image has none)")
+			d.grant(l, landlock.TypeRegular, landlock.FSExecute|landlock.FSReadFile, "ELF interpreter of the programs it ran (skipped where the image has none)")
+			d.follow[l] = true
 		}
 	}
 	r := &landlock.Ruleset{HandledFS: landlock.AllFS, Paths: d.rules()}
@@ -74,13 +77,16 @@ func FromProfile(p *profiles.Profile) (*landlock.Ruleset, []generator.Note, erro
 type deriver struct {
 	created map[string]bool // paths that came into existence during the run
 	grants  map[string]landlock.FSAccess
+	types   map[string]landlock.FileType
+	follow  map[string]bool // rules that follow symlinks: loaders and system roots
 	why     map[string]map[string]bool
 	varying int // paths anchored higher because a component varies per run
 	notes   []generator.Note
 }
 
 func newDeriver(p *profiles.Profile) *deriver {
-	d := &deriver{created: map[string]bool{}, grants: map[string]landlock.FSAccess{}, why: map[string]map[string]bool{}}
+	d := &deriver{created: map[string]bool{}, grants: map[string]landlock.FSAccess{}, types: map[string]landlock.FileType{},
+		follow: map[string]bool{}, why: map[string]map[string]bool{}}
 	for _, f := range p.Files {
 		for _, a := range []profiles.Access{profiles.AccessCreate, profiles.AccessMkdir, profiles.AccessSymlink,
 			profiles.AccessLink, profiles.AccessMknod, profiles.AccessBind, profiles.AccessRenameTo} {
@@ -114,9 +120,26 @@ func (d *deriver) anchor(p string) string {
 	return p
 }
 
-func (d *deriver) grant(at string, a landlock.FSAccess, why string) {
+// grantAt grants a on p, of type t, or beneath the directory p is
+// anchored at (see anchor).
+func (d *deriver) grantAt(p string, t landlock.FileType, a landlock.FSAccess, why string) {
+	at := d.anchor(p)
+	if at != p {
+		t, why = landlock.TypeDir, why+" beneath it"
+	}
+	d.grant(at, t, a, why)
+}
+
+// grant grants a on at, a path of type t. A path recorded both as a
+// directory and as something else is a directory (the other recording
+// could not tell); of two other types, the one recorded is kept over
+// TypeNotDir.
+func (d *deriver) grant(at string, t landlock.FileType, a landlock.FSAccess, why string) {
 	if a == 0 {
 		return
+	}
+	if old, ok := d.types[at]; !ok || t == landlock.TypeDir || old == landlock.TypeNotDir {
+		d.types[at] = t
 	}
 	d.grants[at] |= a
 	if d.why[at] == nil {
@@ -135,7 +158,7 @@ func (d *deriver) file(f profiles.File) {
 		self &= landlock.FileRights
 	}
 	if at == f.Path {
-		d.grant(at, self, strings.Join(what, ", "))
+		d.grant(at, ruleType(f.Type), self, strings.Join(what, ", "))
 	} else {
 		// A file the workload made may already be there on a later
 		// run (the same rootfs, restarted), and the open that created
@@ -144,14 +167,22 @@ func (d *deriver) file(f profiles.File) {
 		if self&landlock.FSWriteFile != 0 {
 			self |= landlock.FSTruncate
 		}
-		d.grant(at, self, strings.Join(what, ", ")+" beneath it")
+		d.grant(at, landlock.TypeDir, self, strings.Join(what, ", ")+" beneath it")
 	}
 	if f.Path == "/" {
 		return
 	}
 	if parent, what := parentRights(f); parent != 0 {
-		d.grant(d.anchor(path.Dir(f.Path)), parent, strings.Join(what, ", ")+" beneath it")
+		d.grant(d.anchor(path.Dir(f.Path)), landlock.TypeDir, parent, strings.Join(what, ", ")+" beneath it")
 	}
+}
+
+// ruleType is the type of a rule on a file the profile recorded as t.
+func ruleType(t profiles.FileType) landlock.FileType {
+	if t == profiles.TypeUnknown {
+		return landlock.TypeNotDir
+	}
+	return landlock.FileType(t)
 }
 
 func selfRights(f profiles.File) (landlock.FSAccess, []string) {
@@ -239,6 +270,7 @@ func (d *deriver) fold() {
 			n++
 			if d.grants[at] &^= readRights; d.grants[at] == 0 {
 				delete(d.grants, at)
+				delete(d.types, at)
 				delete(d.why, at)
 			}
 		}
@@ -249,8 +281,11 @@ func (d *deriver) fold() {
 		if folded&landlock.FSExecute != 0 {
 			what = "read and execute"
 		}
-		d.grant(root, folded&landlock.FSExecute|landlock.FSReadFile|landlock.FSReadDir,
+		d.grant(root, landlock.TypeDir, folded&landlock.FSExecute|landlock.FSReadFile|landlock.FSReadDir,
 			fmt.Sprintf("%s beneath a system directory (%d paths recorded beneath it)", what, n))
+		// /bin, /lib64, ... are symlinks into /usr in merged-/usr
+		// images: the rule follows them (to a directory only).
+		d.follow[root] = true
 	}
 	if d.varying > 0 {
 		d.notes = append(d.notes, generator.Note{Text: fmt.Sprintf("%d accesses to paths that differ per run (pids, temporary names) "+
@@ -272,7 +307,8 @@ func (d *deriver) rules() []landlock.PathRule {
 			}
 		}
 		if !covered {
-			out = append(out, landlock.PathRule{Path: p, Access: d.grants[p], Why: strings.Join(slices.Sorted(maps.Keys(d.why[p])), "; ")})
+			out = append(out, landlock.PathRule{Path: p, Type: d.types[p], Follow: d.follow[p], Access: d.grants[p],
+				Why: strings.Join(slices.Sorted(maps.Keys(d.why[p])), "; ")})
 		}
 	}
 	return out

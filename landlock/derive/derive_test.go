@@ -162,3 +162,40 @@ func TestHostilePaths(t *testing.T) {
 		t.Error("a path with a newline, quotes and a non-UTF-8 byte must be one exact rule")
 	}
 }
+
+// TestRuleTypes: each rule records what its path was, so that the helper
+// never grants a file rule's rights on a directory (or through a symlink)
+// that replaced it; only the loaders and system roots follow symlinks.
+func TestRuleTypes(t *testing.T) {
+	p := server()
+	p.Files = append(p.Files, file("/etc/unknown", "", profiles.AccessRead))
+	r, _, err := FromProfile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path   string
+		typ    landlock.FileType
+		follow bool
+	}{
+		{"/etc/passwd", landlock.TypeRegular, false},
+		{"/etc/unknown", landlock.TypeNotDir, false},
+		{"/dev/null", landlock.TypeChar, false},
+		{"/srv", landlock.TypeDir, false},
+		{"/tmp", landlock.TypeDir, false},
+		{"/data", landlock.TypeDir, false},
+		{"/proc", landlock.TypeDir, false},
+		{"/usr", landlock.TypeDir, true},
+		{"/bin", landlock.TypeDir, true},
+		{"/lib64/ld-linux-x86-64.so.2", landlock.TypeRegular, true},
+	} {
+		rule, ok := r.Rule(c.path)
+		if !ok {
+			t.Errorf("no rule on %s: %+v", c.path, r.Paths)
+			continue
+		}
+		if rule.Type != c.typ || rule.Follow != c.follow {
+			t.Errorf("rule on %s: type %q, follows symlinks %t; want %q, %t", c.path, rule.Type, rule.Follow, c.typ, c.follow)
+		}
+	}
+}
