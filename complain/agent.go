@@ -285,11 +285,24 @@ func checkpoint(entries int) bool {
 	return entries <= 64 || entries&(entries-1) == 0
 }
 
+// ServeOptions are what Serve does besides answering and recording.
+type ServeOptions struct {
+	// RuntimePid is the task the runtime named in its message: its
+	// handshake calls (see handshakeCalls) are let through, not recorded.
+	RuntimePid int
+	// Runtime, when not nil, is called with each of them.
+	Runtime func(n Notification, who Who)
+	// Added, when not nil, is called with the number of distinct
+	// violations after one not seen before was recorded, before it is
+	// answered.
+	Added func(entries int)
+}
+
 // Serve answers notifications from src until it ends: each is recorded in
-// rec, then let through (complain) or refused with m.Errno (report).
-// added, when not nil, is called with the number of distinct violations
-// after one not seen before was recorded, before it is answered.
-func Serve(src Source, rec *Recording, m Metadata, added func(entries int)) error {
+// rec, then let through (complain) or refused with m.Errno (report); the
+// runtime's own handshake calls are let through and not recorded.
+func Serve(src Source, rec *Recording, m Metadata, opts ServeOptions) error {
+	hs := handshake{pid: opts.RuntimePid}
 	for {
 		n, err := src.Recv()
 		if errors.Is(err, io.EOF) {
@@ -298,11 +311,20 @@ func Serve(src Source, rec *Recording, m Metadata, added func(entries int)) erro
 		if err != nil {
 			return err
 		}
+		if who, ok := hs.runtimes(n, func() Who { return whoIs(src, n) }); ok {
+			if opts.Runtime != nil {
+				opts.Runtime(n, who)
+			}
+			if err := src.Continue(n.ID); err != nil {
+				return err
+			}
+			continue
+		}
 		switch isNew, err := rec.Add(n, func() Who { return whoIs(src, n) }); {
 		case err != nil:
 			rec.Lose(err.Error())
-		case isNew && added != nil:
-			added(rec.Entries())
+		case isNew && opts.Added != nil:
+			opts.Added(rec.Entries())
 		}
 		if m.Mode == ModeReport {
 			err = src.Fail(n.ID, m.Errno)

@@ -26,9 +26,10 @@ import (
 // state.pid the container's init (libcontainer/process_linux.go,
 // setnsProcess). crun 1.8 sends "creating" from its init and "running"
 // from an exec, pid and state.pid both the sender's own
-// (src/libcrun/container.c, get_seccomp_receiver_fd_payload).
+// (src/libcrun/container.c, get_seccomp_receiver_fd_payload; for an exec
+// crun 1.8.1 sends pid 0, checked by TestComplainExec).
 func isOwn(st *processState) bool {
-	return st.State.Status == specs.StateCreating && st.Pid == st.State.Pid
+	return st.State.Status == specs.StateCreating && st.Pid > 0 && st.Pid == st.State.Pid
 }
 
 // container is what the agent serves for one container id.
@@ -123,11 +124,20 @@ func (a *Agent) serveSession(st *processState, m Metadata, src Source) {
 	if !own {
 		a.Log.Printf("agent: container %q: exec session (pid %d) served with the container's", id, st.Pid)
 	}
-	if err := Serve(src, c.rec, m, func(entries int) {
-		if checkpoint(entries) {
-			c.save(a, false)
-		}
-	}); err != nil {
+	opts := ServeOptions{
+		RuntimePid: st.Pid,
+		Runtime: func(n Notification, who Who) {
+			name, _ := keyOf(n)
+			a.Log.Printf("agent: container %q: the runtime's own %s (pid %d, comm %q) before the workload runs: let through, not recorded",
+				id, name.name, who.Pid, who.Comm)
+		},
+		Added: func(entries int) {
+			if checkpoint(entries) {
+				c.save(a, false)
+			}
+		},
+	}
+	if err := Serve(src, c.rec, m, opts); err != nil {
 		c.rec.Lose("the agent stopped serving the container: " + err.Error())
 	}
 	if own {

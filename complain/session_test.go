@@ -36,6 +36,8 @@ func TestIsOwn(t *testing.T) {
 		{"runc exec", processState{Pid: 9, State: specs.State{Status: specs.StateRunning, Pid: 7}}, false},
 		{"crun init", processState{Pid: 7, State: specs.State{Status: specs.StateCreating, Pid: 7}}, true},
 		{"crun exec", processState{Pid: 9, State: specs.State{Status: specs.StateRunning, Pid: 9}}, false},
+		{"crun 1.8.1 exec", processState{Pid: 0, State: specs.State{Status: specs.StateRunning, Pid: 0}}, false},
+		{"creating without a pid", processState{Pid: 0, State: specs.State{Status: specs.StateCreating, Pid: 0}}, false},
 		{"creating, another pid", processState{Pid: 9, State: specs.State{Status: specs.StateCreating, Pid: 7}}, false},
 	} {
 		if got := isOwn(&tc.st); got != tc.want {
