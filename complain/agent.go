@@ -36,8 +36,11 @@ const (
 const (
 	DefaultIdle        = 10 * time.Minute
 	DefaultMaxSessions = 256
-	readTimeout        = 5 * time.Second
-	maxFds             = 4
+	// DefaultMaxPerContainer: a container's own session and 15 exec
+	// sessions at once (a HEALTHCHECK that hangs piles them up).
+	DefaultMaxPerContainer = 16
+	readTimeout            = 5 * time.Second
+	maxFds                 = 4
 )
 
 // ping is what the hook sends to check that the agent answers.
@@ -50,7 +53,10 @@ type Agent struct {
 	Store *profiles.Store
 	// Idle: the agent exits when it has served nothing for this long
 	// (negative: never).
-	Idle        time.Duration
+	Idle time.Duration
+	// MaxSessions bounds the containers served at once; their exec
+	// sessions count against MaxPerContainer, not against it, so that
+	// one container's exec sessions cannot take other containers' slots.
 	MaxSessions int
 	Log         *log.Logger
 	// Peer decides who may connect (default: root only).
@@ -62,9 +68,14 @@ type Agent struct {
 	// Dir, not started by the agent).
 	Tracer *profiler.Client
 
-	mu       sync.Mutex
-	sessions int
-	last     time.Time
+	// MaxPerContainer bounds the sessions served at once for one
+	// container: its own and its exec sessions (see container).
+	MaxPerContainer int
+
+	mu         sync.Mutex
+	sessions   int
+	last       time.Time
+	containers map[string]*container // by container id, guarded by mu
 }
 
 func rootOnly(uid uint32) error {
@@ -129,6 +140,10 @@ func (a *Agent) defaults() {
 	if a.MaxSessions == 0 {
 		a.MaxSessions = DefaultMaxSessions
 	}
+	if a.MaxPerContainer == 0 {
+		a.MaxPerContainer = DefaultMaxPerContainer
+	}
+	a.containers = map[string]*container{}
 	if a.Log == nil {
 		a.Log = log.New(os.Stderr, "tailor: ", log.LstdFlags)
 	}
@@ -209,26 +224,13 @@ func (a *Agent) serve(conn *net.UnixConn) {
 	notify := files[at]
 	files[at] = nil
 	closeFiles(files)
+	defer notify.Close()
 	m, err := ParseMetadata(st.Metadata)
 	if err != nil {
-		notify.Close()
 		a.Log.Printf("agent: container %q: %v: its notified syscalls fail with ENOSYS", st.State.ID, err)
 		return
 	}
-	a.mu.Lock()
-	full := a.sessions >= a.MaxSessions
-	if !full {
-		a.sessions++
-	}
-	a.mu.Unlock()
-	if full {
-		notify.Close()
-		a.Log.Printf("agent: container %q: %d containers are already served: its notified syscalls fail with ENOSYS", st.State.ID, a.MaxSessions)
-		return
-	}
-	defer a.touch(-1)
-	a.session(st, m, &fdSource{f: notify})
-	notify.Close()
+	a.serveSession(st, m, &fdSource{f: notify})
 }
 
 // readMessage reads one datagram-like message of at most MaxMessage bytes
@@ -275,56 +277,6 @@ func closeFiles(files []*os.File) {
 	}
 }
 
-// session answers one container's notifications until it is gone, then
-// writes its recording.
-func (a *Agent) session(st *processState, m Metadata, src Source) {
-	id := st.State.ID
-	out, where, err := a.output(m, id)
-	if err != nil {
-		a.Log.Printf("agent: container %q: its recording cannot be written: %v (violations are still answered, and logged at the end)", id, err)
-	}
-	if out != nil {
-		defer out.close()
-	}
-	name := m.Recording
-	if m.File != "" {
-		name = strings.TrimSuffix(filepath.Base(m.File), ".json")
-	}
-	rec := NewRecording(name, m.Profile, id, m.Mode, a.Now())
-	journal := a.journal(id, where, m.Recording)
-	defer journal()
-	a.Log.Printf("agent: container %q enforcing %s in %s mode: recording to %s", id, m.Profile, m.Mode, where)
-	save := func(ending bool) {
-		if out == nil {
-			return
-		}
-		at, err := out.save(rec.Profile(a.Now(), ending), ending)
-		if err != nil {
-			a.Log.Printf("agent: container %q: write %s: %v", id, where, err)
-		} else if ending {
-			where = at
-		}
-	}
-	save(false)
-	if err := Serve(src, rec, m, func(entries int) {
-		if checkpoint(entries) {
-			save(false)
-		}
-	}); err != nil {
-		rec.Lose("the agent stopped serving the container: " + err.Error())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), capsWait)
-	caps, complete, err := DeniedCaps(ctx, a.Tracer, a.Dir, id)
-	cancel()
-	if err != nil {
-		rec.NoCaps(err.Error())
-	} else {
-		rec.SetDeniedCaps(caps, complete)
-	}
-	save(true)
-	a.Log.Printf("agent: %s; recording %s", rec.Summary(), where)
-}
-
 // checkpoint says whether the partial recording is written again once it
 // holds entries distinct violations: each of the first 64, then at each
 // power of two, so that what an agent that dies has seen is on disk
@@ -333,11 +285,24 @@ func checkpoint(entries int) bool {
 	return entries <= 64 || entries&(entries-1) == 0
 }
 
+// ServeOptions are what Serve does besides answering and recording.
+type ServeOptions struct {
+	// RuntimePid is the task the runtime named in its message: its
+	// handshake calls (see handshakeCalls) are let through, not recorded.
+	RuntimePid int
+	// Runtime, when not nil, is called with each of them.
+	Runtime func(n Notification, who Who)
+	// Added, when not nil, is called with the number of distinct
+	// violations after one not seen before was recorded, before it is
+	// answered.
+	Added func(entries int)
+}
+
 // Serve answers notifications from src until it ends: each is recorded in
-// rec, then let through (complain) or refused with m.Errno (report).
-// added, when not nil, is called with the number of distinct violations
-// after one not seen before was recorded, before it is answered.
-func Serve(src Source, rec *Recording, m Metadata, added func(entries int)) error {
+// rec, then let through (complain) or refused with m.Errno (report); the
+// runtime's own handshake calls are let through and not recorded.
+func Serve(src Source, rec *Recording, m Metadata, opts ServeOptions) error {
+	hs := handshake{pid: opts.RuntimePid}
 	for {
 		n, err := src.Recv()
 		if errors.Is(err, io.EOF) {
@@ -346,11 +311,20 @@ func Serve(src Source, rec *Recording, m Metadata, added func(entries int)) erro
 		if err != nil {
 			return err
 		}
+		if who, ok := hs.runtimes(n, func() Who { return whoIs(src, n) }); ok {
+			if opts.Runtime != nil {
+				opts.Runtime(n, who)
+			}
+			if err := src.Continue(n.ID); err != nil {
+				return err
+			}
+			continue
+		}
 		switch isNew, err := rec.Add(n, func() Who { return whoIs(src, n) }); {
 		case err != nil:
 			rec.Lose(err.Error())
-		case isNew && added != nil:
-			added(len(rec.entries))
+		case isNew && opts.Added != nil:
+			opts.Added(rec.Entries())
 		}
 		if m.Mode == ModeReport {
 			err = src.Fail(n.ID, m.Errno)

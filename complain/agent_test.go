@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/tailor-dev/tailor/profiles"
@@ -43,7 +42,7 @@ func TestSessionsRecordApart(t *testing.T) {
 	a, logs := testAgent(t)
 	m := Metadata{Version: metadataVersion, Mode: ModeComplain, Profile: "web", Recording: "web.violations"}
 	for i, id := range []string{"c1", "c2"} {
-		a.session(&processState{State: specs.State{ID: id}}, m, mkdirs(i+1))
+		a.serveSession(ownState(id), m, mkdirs(i+1))
 	}
 	recs, err := a.Store.Recordings("", "web.violations")
 	if err != nil {

@@ -88,8 +88,10 @@ func DeniedCaps(ctx context.Context, tracer *profiler.Client, dir, id string) (c
 // the recording, which then records capabilities too; complete is false
 // when the tracer's recording lost observations.
 func (r *Recording) SetDeniedCaps(caps []profiles.Capability, complete bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.caps, r.capsRecorded = slices.Clone(caps), true
 	if !complete {
-		r.Lose("the tracer's recording of the container lost observations: denied capability checks may be missing")
+		r.lose("the tracer's recording of the container lost observations: denied capability checks may be missing")
 	}
 }

@@ -50,7 +50,7 @@ func TestServeRecordsWhatTheProfileLacked(t *testing.T) {
 				m.Errno = int(unix.EPERM)
 			}
 			rec := NewRecording("web.violations", "web", "c1", mode, time.Unix(0, 0))
-			if err := Serve(&s, rec, m, nil); err != nil {
+			if err := Serve(&s, rec, m, ServeOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			for id, got := range s.answers {
@@ -165,12 +165,12 @@ func TestServeReportsNewViolations(t *testing.T) {
 	}
 	rec := NewRecording("web.violations", "web", "c1", ModeComplain, time.Unix(0, 0))
 	var got []int
-	if err := Serve(src, rec, Metadata{Mode: ModeComplain}, func(n int) {
+	if err := Serve(src, rec, Metadata{Mode: ModeComplain}, ServeOptions{Added: func(n int) {
 		got = append(got, n)
 		if received := 5 - len(src.queue); len(src.answers) != received-1 {
 			t.Errorf("added called after the new violation was answered")
 		}
-	}); err != nil {
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	if want := []int{1, 2, 3}; !slices.Equal(got, want) {

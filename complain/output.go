@@ -38,13 +38,17 @@ type output struct {
 }
 
 // save writes p (the final recording when ending) and returns where.
+// The partial recording is removed once the final one was handed to the
+// store, also when the store refused it (too many pending recordings of
+// the name): no agent would ever add it, and it would stay on /run.
 func (o *output) save(p *profiles.Profile, ending bool) (string, error) {
 	if ending && o.record != nil {
 		where, err := o.record(p)
-		if err == nil {
-			o.store.Remove(o.name)
+		o.store.Remove(o.name)
+		if err != nil {
+			return where, fmt.Errorf("the store refused the recording: %w", err)
 		}
-		return where, err
+		return where, nil
 	}
 	p.Name = o.name
 	where, _ := o.store.Path(o.name)
@@ -79,28 +83,29 @@ func (a *Agent) output(m Metadata, id string) (*output, string, error) {
 		record := func(p *profiles.Profile) (string, error) { return a.Store.Record("", m.Recording, id, p) }
 		return &output{store: profiles.StoreIn(root, dir), name: journalName(id), root: root, record: record}, where, nil
 	}
+	where := strconv.Quote(m.File) // a directory's name may hold a newline
 	dir, base := filepath.Split(m.File)
 	fd, err := unix.Openat2(unix.AT_FDCWD, filepath.Clean(dir), &unix.OpenHow{
 		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	if err != nil {
-		return nil, m.File, fmt.Errorf("%w: %s: its directory cannot be opened without following a symbolic link: %w", ErrUnsafeOutput, m.File, err)
+		return nil, where, fmt.Errorf("%w: %s: its directory cannot be opened without following a symbolic link: %w", ErrUnsafeOutput, m.File, err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, m.File, fmt.Errorf("%w: %s: %w", ErrUnsafeOutput, m.File, err)
+		return nil, where, fmt.Errorf("%w: %s: %w", ErrUnsafeOutput, m.File, err)
 	}
 	if int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
-		return nil, m.File, fmt.Errorf("%w: %s: its directory is owned by uid %d with mode %04o: it must be root's and "+
+		return nil, where, fmt.Errorf("%w: %s: its directory is owned by uid %d with mode %04o: it must be root's and "+
 			"writable by no one else (or leave --violations out to use the store)", ErrUnsafeOutput, m.File, st.Uid, st.Mode&0o7777)
 	}
 	root, err := os.OpenRoot("/proc/self/fd/" + strconv.Itoa(fd))
 	if err != nil {
-		return nil, m.File, fmt.Errorf("%w: %s: %w", ErrUnsafeOutput, m.File, err)
+		return nil, where, fmt.Errorf("%w: %s: %w", ErrUnsafeOutput, m.File, err)
 	}
-	return &output{store: profiles.StoreIn(root, filepath.Clean(dir)), name: strings.TrimSuffix(base, ".json"), root: root}, m.File, nil
+	return &output{store: profiles.StoreIn(root, filepath.Clean(dir)), name: strings.TrimSuffix(base, ".json"), root: root}, where, nil
 }
 
 // journalName is a file name for a container id.
@@ -127,7 +132,9 @@ func (a *Agent) journal(id, where, recording string) func() {
 		a.Log.Printf("agent: %v: a restarted agent will not be able to report container %q", err, id)
 		return func() {}
 	}
-	fmt.Fprintf(f, "%s\n%s\n%s\n", id, where, recording)
+	// Each field quoted on a line of its own: a container id or a path
+	// may hold a newline.
+	fmt.Fprintf(f, "%q\n%q\n%q\n", id, where, recording)
 	f.Close()
 	return func() { os.Remove(path) }
 }
@@ -164,6 +171,11 @@ func (a *Agent) reportOrphans() {
 		lines := strings.SplitN(strings.TrimRight(string(data), "\n"), "\n", 3)
 		for len(lines) < 3 {
 			lines = append(lines, "")
+		}
+		for i, l := range lines {
+			if u, err := strconv.Unquote(l); err == nil {
+				lines[i] = u
+			}
 		}
 		id, where := lines[0], lines[1]
 		if lines[2] != "" {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,8 +42,10 @@ type entry struct {
 	count uint64
 }
 
-// Recording is what one container did beyond its profile.
+// Recording is what one container did beyond its profile. Its methods may
+// be called from the goroutines of the container's sessions at once.
 type Recording struct {
+	mu                       sync.Mutex
 	name, profile, container string
 	mode                     Mode
 	start, end               time.Time
@@ -57,7 +60,11 @@ type Recording struct {
 }
 
 // NoCaps says why the recording holds no capability checks.
-func (r *Recording) NoCaps(why string) { r.capsWhy = why }
+func (r *Recording) NoCaps(why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.capsWhy = why
+}
 
 // NewRecording starts the recording name of a container enforcing profile.
 func NewRecording(name, profile, container string, mode Mode, start time.Time) *Recording {
@@ -105,6 +112,8 @@ func keyOf(n Notification) (entryKey, error) {
 // before, to name the task that made it first. It reports whether the
 // violation is new (the recording changed beyond a count).
 func (r *Recording) Add(n Notification, who func() Who) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	k, err := keyOf(n)
 	if err != nil {
 		r.dropped++
@@ -122,8 +131,21 @@ func (r *Recording) Add(n Notification, who func() Who) (bool, error) {
 	return true, nil
 }
 
+// Entries is the number of distinct violations kept.
+func (r *Recording) Entries() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.entries)
+}
+
 // Lose marks the recording incomplete.
 func (r *Recording) Lose(reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lose(reason)
+}
+
+func (r *Recording) lose(reason string) {
 	if !slices.Contains(r.reasons, reason) {
 		r.reasons = append(r.reasons, reason)
 	}
@@ -131,6 +153,12 @@ func (r *Recording) Lose(reason string) {
 
 // Violations is the number of violations answered.
 func (r *Recording) Violations() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.violations()
+}
+
+func (r *Recording) violations() uint64 {
 	n := r.dropped
 	for _, e := range r.entries {
 		n += e.count
@@ -143,6 +171,8 @@ func (r *Recording) Violations() uint64 {
 // first task that made it and its count. ending is set for the final
 // write; before it, the profile says the agent has not seen the end.
 func (r *Recording) Profile(end time.Time, ending bool) *profiles.Profile {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	p := profiles.New(r.name)
 	p.Recorded = []profiles.Dimension{profiles.DimSyscalls}
 	if r.capsRecorded {
@@ -184,13 +214,18 @@ func (r *Recording) Profile(end time.Time, ending bool) *profiles.Profile {
 }
 
 // Summary says in a few lines what would have been refused, and by whom.
+// Names from the container (its id, comm and exe, which its tasks
+// choose) are quoted: a newline in one must not write a line of its own
+// into the agent's log.
 func (r *Recording) Summary() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	verb := "would have refused"
 	if r.mode == ModeReport {
 		verb = "refused"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "container %s (profile %s, %s mode): %d calls the profile %s", r.container, r.profile, r.mode, r.Violations(), verb)
+	fmt.Fprintf(&b, "container %q (profile %s, %s mode): %d calls the profile %s", r.container, r.profile, r.mode, r.violations(), verb)
 	type line struct {
 		text  string
 		count uint64
@@ -204,7 +239,7 @@ func (r *Recording) Summary() string {
 		if k.hasArg {
 			what += fmt.Sprintf(" (argument %#x)", k.value)
 		}
-		lines = append(lines, line{fmt.Sprintf("  %s %s: %d, first by %q (%s, pid %d)", k.abi, what, e.count, e.who.Comm, e.who.Exe, e.who.Pid), e.count})
+		lines = append(lines, line{fmt.Sprintf("  %s %s: %d, first by %q (%q, pid %d)", k.abi, what, e.count, e.who.Comm, e.who.Exe, e.who.Pid), e.count})
 	}
 	sort.Slice(lines, func(i, j int) bool {
 		if lines[i].count != lines[j].count {
