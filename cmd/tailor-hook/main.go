@@ -63,7 +63,7 @@ func parse(args []string, stderr io.Writer) (hook.Options, error) {
 	fs := flag.NewFlagSet("tailor-hook", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	store := profiles.DefaultStoreDir
-	if v, ok := os.LookupEnv("TAILOR_STORE"); ok {
+	if v, ok := lookupStore(); ok {
 		store = v
 	}
 	var opts hook.Options
@@ -90,6 +90,9 @@ func parse(args []string, stderr io.Writer) (hook.Options, error) {
 	opts.Tracer = hook.TracerClient(*dir, *timeout, tailor)
 	return opts, nil
 }
+
+// lookupStore is --store's default from the environment, as tailor's.
+func lookupStore() (string, bool) { return os.LookupEnv("TAILOR_STORE") }
 
 // dirList is a repeatable flag whose values may also be comma-separated,
 // as `tailor hook`'s --allow-dir (a cli.StringSliceFlag) reads them.
