@@ -21,7 +21,9 @@ func init() {
 makes it the profile containers enforce with tailor profiles promote NAME, or starts the hook with
 --learn-replaces). The tracer writes through directory handles the hook opened, never through a
 path. Exits non-zero with a one-line reason when the
-container cannot be learned; the runtime then refuses to start it.`,
+container cannot be learned; the runtime then refuses to start it.
+tailor-hook, installed beside tailor, is this command as a small binary
+of its own (same flags, faster to start): the hooks.d JSON runs it.`,
 		Flags: []cli.Flag{
 			storeFlag(),
 			learnReplacesFlag,
