@@ -8,6 +8,10 @@ BIN      := bin/tailor
 # The Landlock helper runs inside containers: static, without cgo, so
 # that it needs nothing from the image (tailor apply --landlock).
 HELPER   := bin/tailor-landlock
+# The OCI hook runs on every hooked container start: a binary of its own
+# that links only what the hook needs (cmd/tailor-hook), beside tailor,
+# whose `tailor tracer` it starts on demand.
+HOOK     := bin/tailor-hook
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 PREFIX   ?= /usr/local
@@ -22,6 +26,7 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tailor
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(HELPER) ./cmd/tailor-landlock
+	$(GO) build -trimpath -ldflags "-s -w" -o $(HOOK) ./cmd/tailor-hook
 
 # Unit tests need no root and run with the race detector; e2e tests (./e2e)
 # need root and skip without it (and fail under CI=true). generator/dockertest
@@ -51,6 +56,7 @@ generate:
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tailor
 	install -D -m 0755 $(HELPER) $(DESTDIR)$(PREFIX)/bin/tailor-landlock
+	install -D -m 0755 $(HOOK) $(DESTDIR)$(PREFIX)/bin/tailor-hook
 	install -D -m 0644 deploy/hooks.d/tailor.json $(DESTDIR)$(HOOKSDIR)/tailor.json
 	install -d -m 0700 $(DESTDIR)/var/lib/tailor/seccomp
 

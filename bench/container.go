@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -41,14 +42,25 @@ func (e *Env) bundle(name string, c ocitest.Config) (string, error) {
 }
 
 // learningHook is a Config.Rewrite adding what `tailor learn` adds: the
-// tailor hook (writing the profile to out, talking to the tracer in
-// tracerDir) and, when the config has no filter, the permissive learning
-// filter.
+// hook as deployed (tailor-hook, beside tailor; writing the profile to out,
+// talking to the tracer in tracerDir) and, when the config has no filter,
+// the permissive learning filter.
 func (e *Env) learningHook(tracerDir, out string) func([]byte) ([]byte, error) {
+	return hookRewrite(e.hookBinary(), []string{"tailor-hook"}, tracerDir, out)
+}
+
+// hookRewrite is learningHook with the hook's command given: exe run as
+// args followed by the output and tracer flags.
+func hookRewrite(exe string, args []string, tracerDir, out string) func([]byte) ([]byte, error) {
+	args = append(slices.Clip(args), "--output", out, "--tracer-dir", tracerDir)
 	return func(config []byte) ([]byte, error) {
-		return bundle.AddLearning(config, "", hook.Spec(e.Tailor,
-			[]string{"tailor", "hook", "--output", out, "--tracer-dir", tracerDir}))
+		return bundle.AddLearning(config, "", hook.Spec(exe, args))
 	}
+}
+
+// hookBinary is the lean hook built beside the tailor under test.
+func (e *Env) hookBinary() string {
+	return filepath.Join(filepath.Dir(e.Tailor), "tailor-hook")
 }
 
 // run runs a command to completion with the run timeout and returns its

@@ -35,17 +35,21 @@ func (e *Env) ensureCrun() error {
 }
 
 // benchHook is benchmark 3: `RUNTIME run` of /bin/true plain, with the
-// tailor hook and the tracer already running (warm), and with the hook
-// starting the tracer (cold).
+// tailor hook (tailor-hook, as deployed) and the tracer already running
+// (warm), with the hook starting the tracer (cold), and warm with the full
+// binary's `tailor hook` in the same rounds.
 func (e *Env) benchHook(r *Results) error {
+	if _, err := os.Stat(e.hookBinary()); err != nil {
+		return fmt.Errorf("the hook binary beside %s: %w (make build puts bin/tailor-hook beside bin/tailor)", e.Tailor, err)
+	}
 	bb, err := e.busybox()
 	if err != nil {
 		return err
 	}
 	t := table{title: "3. Hook latency (`RUNTIME run` of /bin/true, ms)",
 		header: []string{"runtime", "plain p50", "plain p95", "warm p50", "cold p50", "added: filter only",
-			"added: filter + no-op hook", "added: filter + `tailor version` hook", "tracer start to ready",
-			"added warm p50", "added warm p95",
+			"added: filter + no-op hook", "added: filter + `tailor version` hook", "added: filter + `tailor-hook -h` hook", "tracer start to ready",
+			"added warm p50", "added warm p95", "added warm p50, `tailor hook`",
 			"added cold p50", "added cold p95", "added: `tailor learn`, warm p50", "`tailor learn` over the warm hook p50"}}
 	if err := e.bpfLoadTime(r, &t); err != nil {
 		r.fail("hook/bpf-load", err)
@@ -64,8 +68,10 @@ func (e *Env) benchHook(r *Results) error {
 	t.notes = append([]string{"Added latency is taken per round (hooked minus plain, same round), then its p50 and p95. " +
 		"The hooked config is what `tailor learn` runs: the createRuntime hook plus the allow-all learning " +
 		"filter. Cold: no tracer runs; the hook starts one and waits for it to load its BPF programs. " +
-		"\"filter only\", \"filter + no-op hook\" (/bin/true as the createRuntime hook) and \"filter + `tailor " +
-		"version` hook\" (the tailor binary's start-up) split the added time; \"tracer start to ready\" is " +
+		"\"filter only\", \"filter + no-op hook\" (/bin/true as the createRuntime hook), \"filter + `tailor " +
+		"version` hook\" (the tailor binary's start-up) and \"filter + `tailor-hook -h`\" (the hook binary's) split the " +
+		"added time; warm and cold run tailor-hook, as hooks.d does; \"`tailor hook`\" is the warm case with the full " +
+		"binary's hook command instead, in the same rounds; \"tracer start to ready\" is " +
 		"`tailor tracer` from exec to accepting connections (p50). A cold start slower than 10 s is measured in 3 " +
 		"rounds only. \"`tailor learn`\" is `tailor learn --runtime RUNTIME` of the plain bundle with its tracer " +
 		"started beforehand, minus the plain run; \"over the warm hook\" is learn minus the warm hooked run, same " +
@@ -74,14 +80,34 @@ func (e *Env) benchHook(r *Results) error {
 	return nil
 }
 
+// warmRun starts a tracer in dir, then runs the hooked bundle b, and
+// waits for the profile at out; "tracer-ready-ms" is the tracer's start.
+func (e *Env) warmRun(rt, b, dir, out string) (map[string]float64, error) {
+	t0 := time.Now()
+	tr, err := e.startTracer(dir)
+	if err != nil {
+		return nil, err
+	}
+	ready := float64(time.Since(t0).Microseconds()) / 1000
+	defer tr.stop()
+	os.Remove(out)
+	_, d, err := e.runContainer(rt, b)
+	v := map[string]float64{"ms": float64(d.Microseconds()) / 1000, "tracer-ready-ms": ready}
+	if err == nil {
+		_, err = ocitest.WaitFile(out, profileTimeout)
+	}
+	return v, err
+}
+
 // profileTimeout bounds the wait for the tracer to write a round's
 // profile, so that one round's learning is over before the next starts.
 const profileTimeout = 30 * time.Second
 
 func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 	warmDir, coldDir := e.tracerDir("hook-warm-"+rt), e.tracerDir("hook-cold-"+rt)
-	learnDir := e.tracerDir("hook-learn-" + rt)
+	learnDir, fullDir := e.tracerDir("hook-learn-"+rt), e.tracerDir("hook-full-"+rt)
 	warmOut := filepath.Join(e.Work, "hook-"+rt+"-warm.json")
+	fullOut := filepath.Join(e.Work, "hook-"+rt+"-full.json")
 	learnOut := filepath.Join(e.Work, "hook-"+rt+"-learn.json")
 	coldOut := filepath.Join(e.Work, "hook-"+rt+"-cold.json")
 	args := []string{"/bin/true"}
@@ -91,6 +117,11 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 	}
 	warm, err := e.bundle("true-warm-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args,
 		Rewrite: e.learningHook(warmDir, warmOut)})
+	if err != nil {
+		return err
+	}
+	full, err := e.bundle("true-full-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Rewrite: hookRewrite(e.Tailor, []string{"tailor", "hook"}, fullDir, fullOut)})
 	if err != nil {
 		return err
 	}
@@ -117,6 +148,11 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 	if err != nil {
 		return err
 	}
+	leanStartup, err := e.bundle("true-startup-lean-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args,
+		Options: []ocitest.Option{ocitest.WithSeccomp(allowAll), ocitest.WithCreateRuntimeHook(specs.Hook{Path: e.hookBinary(), Args: []string{"tailor-hook", "-h"}})}})
+	if err != nil {
+		return err
+	}
 	start := func(b string) (map[string]float64, error) {
 		_, d, err := e.runContainer(rt, b)
 		return map[string]float64{"ms": float64(d.Microseconds()) / 1000}, err
@@ -129,24 +165,9 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 		{name: "filter", run: func() (map[string]float64, error) { return start(filter) }},
 		{name: "noop-hook", run: func() (map[string]float64, error) { return start(noop) }},
 		{name: "startup-hook", run: func() (map[string]float64, error) { return start(startup) }},
-		{name: "warm", run: func() (map[string]float64, error) {
-			t0 := time.Now()
-			tr, err := e.startTracer(warmDir)
-			if err != nil {
-				return nil, err
-			}
-			ready := float64(time.Since(t0).Microseconds()) / 1000
-			defer tr.stop()
-			os.Remove(warmOut)
-			v, err := start(warm)
-			if v != nil {
-				v["tracer-ready-ms"] = ready
-			}
-			if err == nil {
-				_, err = ocitest.WaitFile(warmOut, profileTimeout)
-			}
-			return v, err
-		}},
+		{name: "startup-lean", run: func() (map[string]float64, error) { return start(leanStartup) }},
+		{name: "warm", run: func() (map[string]float64, error) { return e.warmRun(rt, warm, warmDir, warmOut) }},
+		{name: "warm-full", run: func() (map[string]float64, error) { return e.warmRun(rt, full, fullDir, fullOut) }},
 		{name: "learn", run: func() (map[string]float64, error) {
 			tr, err := e.startTracer(learnDir)
 			if err != nil {
@@ -182,13 +203,13 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 		return err
 	}
 	row := []string{rt}
-	for _, c := range []string{"plain", "filter", "noop-hook", "startup-hook", "warm", "cold", "learn"} {
+	for _, c := range []string{"plain", "filter", "noop-hook", "startup-hook", "startup-lean", "warm", "warm-full", "cold", "learn"} {
 		r.figure("hook/"+rt+"/"+c, "ms", s[c]["ms"])
 	}
 	ready := r.figure("hook/"+rt+"/tracer_ready", "ms", s["warm"]["tracer-ready-ms"])
 	row = append(row, fmt.Sprintf("%.1f", median(s["plain"]["ms"])), fmt.Sprintf("%.1f", quantile(s["plain"]["ms"], 0.95)),
 		fmt.Sprintf("%.1f", median(s["warm"]["ms"])), fmt.Sprintf("%.1f", median(s["cold"]["ms"])))
-	for _, c := range []string{"filter", "noop-hook", "startup-hook"} {
+	for _, c := range []string{"filter", "noop-hook", "startup-hook", "startup-lean"} {
 		added := make([]float64, 0, len(s[c]["ms"]))
 		for i := range s[c]["ms"] {
 			added = append(added, s[c]["ms"][i]-s["plain"]["ms"][i])
@@ -205,6 +226,13 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 		row = append(row, fmt.Sprintf("%.1f", f.Median), fmt.Sprintf("%.1f", f.P95))
 		limit := map[string]float64{"warm": 10, "cold": 100}[c]
 		r.target(fmt.Sprintf("hook added latency, %s, %s, p50", rt, c), f.Median, limit, "ms")
+		if c == "warm" {
+			full := make([]float64, 0, len(s["warm-full"]["ms"]))
+			for i := range s["warm-full"]["ms"] {
+				full = append(full, s["warm-full"]["ms"][i]-s["plain"]["ms"][i])
+			}
+			row = append(row, fmt.Sprintf("%.1f", r.figure("hook/"+rt+"/added_warm_full", "ms", full).Median))
+		}
 	}
 	var added, over []float64
 	for i := range s["learn"]["ms"] {

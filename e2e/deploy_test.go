@@ -30,8 +30,8 @@ func TestHooksDJSON(t *testing.T) {
 	if err := json.Unmarshal(data, &h); err != nil {
 		t.Fatal(err)
 	}
-	if h.Version != "1.0.0" || h.Hook.Path != "/usr/local/bin/tailor" || len(h.Hook.Args) < 2 ||
-		h.Hook.Args[0] != "tailor" || h.Hook.Args[1] != "hook" {
+	if h.Version != "1.0.0" || h.Hook.Path != "/usr/local/bin/tailor-hook" || len(h.Hook.Args) < 1 ||
+		h.Hook.Args[0] != "tailor-hook" {
 		t.Fatalf("unexpected hook: %+v", h)
 	}
 	if len(h.Stages) != 1 || h.Stages[0] != "createRuntime" {

@@ -32,7 +32,7 @@ var podmanRunFlags = []string{"--rm", "--network", "none",
 func newPodman(t *testing.T) *podman {
 	t.Helper()
 	ensureEngine(t, "podman", "tar")
-	bin := tailorBin(t)
+	bin := hookBin(t)
 	dir := t.TempDir()
 	pm := &podman{dir: dir, Store: filepath.Join(dir, "store"), Allowed: filepath.Join(dir, "allowed"),
 		Image: "localhost/tailor-e2e-busybox"}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -23,11 +24,43 @@ const (
 	learnAnnotation = "dev.tailor.learn"
 )
 
-// Test 7: `tailor hook` refuses hostile annotations with a one-line reason
-// on stderr and a non-zero exit, and writes nothing anywhere.
+// hookOnce builds cmd/tailor-hook beside tailorBin's tailor, where the
+// installed hook finds the tailor it starts the tracer from.
+var hookOnce once[string]
+
+// hookBin is the lean hook binary, as make install deploys it.
+func hookBin(t testing.TB) string {
+	t.Helper()
+	tailor := tailorBin(t)
+	return hookOnce.get(t, func() (string, error) {
+		bin := filepath.Join(filepath.Dir(tailor), "tailor-hook")
+		cmd := exec.Command("go", "build", "-o", bin, "./cmd/tailor-hook")
+		cmd.Dir = repoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build tailor-hook: %w\n%s", err, out)
+		}
+		return bin, nil
+	})
+}
+
+// leanHook is the createRuntime hook as hooks.d deploys it: tailor-hook
+// with args (its flags).
+func leanHook(t testing.TB, timeout int, args ...string) specs.Hook {
+	return specs.Hook{Path: hookBin(t), Timeout: &timeout, Args: append([]string{"tailor-hook"}, args...)}
+}
+
+// Test 7: the hook refuses hostile annotations with a one-line reason on
+// stderr and exit code 1, and writes nothing anywhere: tailor-hook and
+// `tailor hook` alike.
 func TestHookRefusesHostileAnnotations(t *testing.T) {
 	requireRoot(t)
-	bin := tailorBin(t)
+	hooks := []struct {
+		name string
+		cmd  []string
+	}{
+		{"tailor-hook", []string{hookBin(t)}},
+		{"tailor hook", []string{tailorBin(t), "hook"}},
+	}
 	base := t.TempDir()
 	allowed := filepath.Join(base, "allowed")
 	outside := filepath.Join(base, "outside")
@@ -58,30 +91,33 @@ func TestHookRefusesHostileAnnotations(t *testing.T) {
 		{"if outside allowed dirs", map[string]string{traceAnnotation: "of:" + allowed + "/out.json;if:" + outside + "/in.json"}, []string{"allow"}},
 		{"bad learn name", map[string]string{learnAnnotation: "../escape"}, []string{"name"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := snapshot(t, base)
-			state, err := json.Marshal(specs.State{Version: specs.Version, ID: containerID(t),
-				Status: specs.StateCreating, Pid: pid, Bundle: b.Dir, Annotations: tt.annotations})
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := run(t, state, bin, "hook", "--store", store, "--allow-dir", allowed, "--tracer-timeout", "5s",
-				"--tracer-dir", tracerDir())
-			msg := strings.TrimSpace(res.Stderr)
-			if res.ExitCode == 0 {
-				t.Errorf("hook accepted %v:\n%s", tt.annotations, res)
-			}
-			if msg == "" || strings.Contains(msg, "\n") {
-				t.Errorf("want a one-line error on stderr, got %q", res.Stderr)
-			}
-			if !containsAnyFold(msg, tt.want) {
-				t.Errorf("error %q names none of %q", msg, tt.want)
-			}
-			if after := snapshot(t, base); after != before {
-				t.Errorf("hook wrote files:\nbefore:\n%s\nafter:\n%s", before, after)
-			}
-		})
+	for _, h := range hooks {
+		for _, tt := range tests {
+			t.Run(h.name+"/"+tt.name, func(t *testing.T) {
+				before := snapshot(t, base)
+				state, err := json.Marshal(specs.State{Version: specs.Version, ID: containerID(t),
+					Status: specs.StateCreating, Pid: pid, Bundle: b.Dir, Annotations: tt.annotations})
+				if err != nil {
+					t.Fatal(err)
+				}
+				args := append(slices.Clone(h.cmd[1:]), "--store", store, "--allow-dir", allowed, "--tracer-timeout", "5s",
+					"--tracer-dir", tracerDir())
+				res := run(t, state, h.cmd[0], args...)
+				msg := strings.TrimSpace(res.Stderr)
+				if res.ExitCode != 1 {
+					t.Errorf("hook exited %d on %v, want 1 (refused):\n%s", res.ExitCode, tt.annotations, res)
+				}
+				if msg == "" || strings.Contains(msg, "\n") {
+					t.Errorf("want a one-line error on stderr, got %q", res.Stderr)
+				}
+				if !containsAnyFold(msg, tt.want) {
+					t.Errorf("error %q names none of %q", msg, tt.want)
+				}
+				if after := snapshot(t, base); after != before {
+					t.Errorf("hook wrote files:\nbefore:\n%s\nafter:\n%s", before, after)
+				}
+			})
+		}
 	}
 }
 
@@ -143,13 +179,12 @@ func podmanLikeFilter() *specs.LinuxSeccomp {
 	}
 }
 
-// Test 8: the io.containers.trace-syscall output of a run with `tailor
-// hook` in the bundle's createRuntime hooks (no podman) is OCI seccomp
+// Test 8: the io.containers.trace-syscall output of a run with the hook
+// (tailor-hook) in the bundle's createRuntime hooks (no podman) is OCI seccomp
 // JSON that runc accepts: the workload runs under it, and what the
 // workload never did is refused.
 func TestHookTraceSyscallSeccomp(t *testing.T) {
 	requireRoot(t)
-	bin := tailorBin(t)
 	w := busyboxWorkload(t)
 	baseline := straceSyscalls(t, w.Image, ocitest.BusyboxScript)
 	hookTimeout := 60 // seconds
@@ -169,8 +204,7 @@ func TestHookTraceSyscallSeccomp(t *testing.T) {
 			allowed := t.TempDir()
 			out := filepath.Join(allowed, "seccomp.json")
 			opts := []ocitest.Option{ocitest.WithAnnotation(traceAnnotation, "of:"+out),
-				ocitest.WithCreateRuntimeHook(specs.Hook{Path: bin, Timeout: &hookTimeout,
-					Args: []string{"tailor", "hook", "--allow-dir", allowed, "--tracer-dir", tracerDir()}})}
+				ocitest.WithCreateRuntimeHook(leanHook(t, hookTimeout, "--allow-dir", allowed, "--tracer-dir", tracerDir()))}
 			if tc.filter {
 				opts = append(opts, ocitest.WithSeccomp(podmanLikeFilter()))
 			}
@@ -242,7 +276,6 @@ func containsArch(list []specs.Arch, a specs.Arch) bool {
 // (now renamed) and the victim's file is untouched.
 func TestHookOutputSwappedForSymlink(t *testing.T) {
 	requireRoot(t)
-	bin := tailorBin(t)
 	base := t.TempDir()
 	allowed := filepath.Join(base, "allowed")
 	victim := filepath.Join(base, "victim")
@@ -259,8 +292,7 @@ func TestHookOutputSwappedForSymlink(t *testing.T) {
 	b := newBundle(t, busyboxRootfs(t), []string{"/bin/sh", "-c", ": < " + gate + "; echo done"},
 		ocitest.WithAnnotation(traceAnnotation, "of:"+allowed+"/team/out.json"),
 		ocitest.WithSeccomp(podmanLikeFilter()),
-		ocitest.WithCreateRuntimeHook(specs.Hook{Path: bin, Timeout: &hookTimeout,
-			Args: []string{"tailor", "hook", "--allow-dir", allowed, "--tracer-dir", tracerDir()}}))
+		ocitest.WithCreateRuntimeHook(leanHook(t, hookTimeout, "--allow-dir", allowed, "--tracer-dir", tracerDir())))
 	if err := unix.Mkfifo(filepath.Join(b.Rootfs, gate), 0o600); err != nil {
 		t.Fatal(err)
 	}

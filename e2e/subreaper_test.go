@@ -8,20 +8,18 @@ import (
 	"testing"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/tailor-dev/tailor/internal/ocitest"
 )
 
 // TestHookCrunColdReturns: crun is a child subreaper, so the tracer that
-// `tailor hook` starts under `crun run` (no tracer running before) becomes
+// the hook (tailor-hook, starting `tailor tracer` from beside it) starts under `crun run` (no tracer running before) becomes
 // crun's child, and crun returns only once it exits. The tracer sees it was
 // adopted and exits when the container is done: `crun run` returns within
 // seconds of the container's exit, not after the tracer's 30 s idle, and
 // the profile is written.
 func TestHookCrunColdReturns(t *testing.T) {
-	bin := tailorBin(t)
 	crun := runtimeBin(t, "crun")
 	dir := filepath.Join(runDir, "tracer-crun-cold") // this test's own: cold
 	t.Cleanup(func() { killTracerIn(t, dir) })
@@ -30,8 +28,7 @@ func TestHookCrunColdReturns(t *testing.T) {
 	hookTimeout := 60
 	b := newBundle(t, busyboxRootfs(t), []string{"/bin/true"},
 		ocitest.WithAnnotation(traceAnnotation, "of:"+out),
-		ocitest.WithCreateRuntimeHook(specs.Hook{Path: bin, Timeout: &hookTimeout,
-			Args: []string{"tailor", "hook", "--allow-dir", allowed, "--tracer-dir", dir}}))
+		ocitest.WithCreateRuntimeHook(leanHook(t, hookTimeout, "--allow-dir", allowed, "--tracer-dir", dir)))
 	start := time.Now()
 	res, err := ocitest.RunContainer(commandTimeout, crun, b.Dir, containerID(t))
 	took := time.Since(start)

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tailor-dev/tailor/internal/ociconfig"
-	"github.com/tailor-dev/tailor/profiler"
+	"github.com/tailor-dev/tailor/profiler/wire"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -48,27 +48,30 @@ type Options struct {
 	// sets it; it is trusted configuration, not an annotation).
 	Output string
 	// Tracer is how to reach (and start) the shared tracer.
-	Tracer *profiler.Client
+	Tracer *wire.Client
 }
 
-// outputs is what the tracer writes when the container is done; it travels
-// through the tracer as profiler.Registration.Outputs. Every place is a
-// directory handle the hook opened (an index into Registration.Files) and
-// a base name: the tracer never resolves a path.
-type outputs struct {
-	Profile    *target         `json:"profile,omitempty"`
-	Store      *storeTarget    `json:"store,omitempty"`
-	SeccompOut *target         `json:"seccompOut,omitempty"`
+// Outputs is what the tracer writes when the container is done; it travels
+// through the tracer as wire.Registration.Outputs, to package sink. Every
+// place is a directory handle the hook opened (an index into
+// Registration.Files) and a base name: the tracer never resolves a path.
+type Outputs struct {
+	Profile    *Target         `json:"profile,omitempty"`
+	Store      *StoreTarget    `json:"store,omitempty"`
+	SeccompOut *Target         `json:"seccompOut,omitempty"`
 	SeccompIn  json.RawMessage `json:"seccompIn,omitempty"`
 }
 
-type target struct {
+// Target is a file to write: Name in the directory handle Dir.
+type Target struct {
 	Dir  int    `json:"dir"`
 	Name string `json:"name"`
 	Path string `json:"path"` // for messages only
 }
 
-type storeTarget struct {
+// StoreTarget is a profile store (its directory handle Dir) and what to
+// save in it: a recording of Name in Scope, or Name itself with Replace.
+type StoreTarget struct {
 	Dir     int    `json:"dir"`
 	Label   string `json:"label"` // the store's path, for messages only
 	Name    string `json:"name"`
@@ -99,8 +102,8 @@ func Run(ctx context.Context, stdin io.Reader, opts Options) error {
 	if state.Pid <= 0 {
 		return fmt.Errorf("OCI state has no pid (status %q): run tailor hook at the createRuntime or prestart stage", state.Status)
 	}
-	req, err := prepare(state.Annotations, opts)
-	defer closeAll(req.files)
+	req, err := Prepare(state.Annotations, opts)
+	defer req.Close()
 	if err != nil {
 		return err
 	}
@@ -108,18 +111,18 @@ func Run(ctx context.Context, stdin io.Reader, opts Options) error {
 	if err != nil {
 		return err
 	}
-	raw, err := json.Marshal(req.out)
+	raw, err := json.Marshal(req.Out)
 	if err != nil {
 		return fmt.Errorf("encode outputs: %w", err)
 	}
-	reg := profiler.Registration{
+	reg := wire.Registration{
 		ContainerID:  state.ID,
 		Pid:          state.Pid,
 		ExecBoundary: !seccomp,
 		Runtime:      runtimeName(),
-		Scope:        req.scope,
+		Scope:        req.Scope,
 		Outputs:      raw,
-		Files:        req.files,
+		Files:        req.Files,
 	}
 	if err := opts.Tracer.Register(ctx, reg); err != nil {
 		return fmt.Errorf("register container %s with the tracer: %w", state.ID, err)
@@ -127,32 +130,36 @@ func Run(ctx context.Context, stdin io.Reader, opts Options) error {
 	return nil
 }
 
-// request is a checked learning request: what to write, and the handles
-// of the directories to write it in.
-type request struct {
-	out   outputs
-	files []*os.File
-	scope string
+// Request is a checked learning request: what to write, and the handles
+// of the directories to write it in (the caller closes them, also after
+// an error).
+type Request struct {
+	Out   Outputs
+	Files []*os.File
+	Scope string
 }
 
-func (r *request) add(f *os.File) int {
-	r.files = append(r.files, f)
-	return len(r.files) - 1
+func (r *Request) add(f *os.File) int {
+	r.Files = append(r.Files, f)
+	return len(r.Files) - 1
 }
 
-func closeAll(files []*os.File) {
-	for _, f := range files {
+// Close closes the request's handles.
+func (r *Request) Close() {
+	for _, f := range r.Files {
 		f.Close()
 	}
 }
 
-func prepare(ann map[string]string, opts Options) (request, error) {
-	var r request
+// Prepare checks what the annotations ask for against opts and opens the
+// directories to write in; nothing is written.
+func Prepare(ann map[string]string, opts Options) (Request, error) {
+	var r Request
 	if ns, ok := ann[AnnotationNamespace]; ok {
 		if err := profiles.ValidScope(profiles.Scope(ns)); err != nil {
 			return r, fmt.Errorf("annotation %s: %w", AnnotationNamespace, err)
 		}
-		r.scope = ns
+		r.Scope = ns
 	}
 	if opts.Output != "" {
 		if !filepath.IsAbs(opts.Output) {
@@ -162,7 +169,7 @@ func prepare(ann map[string]string, opts Options) (request, error) {
 		if err != nil {
 			return r, fmt.Errorf("--output %s: %w", opts.Output, err)
 		}
-		r.out.Profile = &target{Dir: r.add(dir), Name: filepath.Base(opts.Output), Path: opts.Output}
+		r.Out.Profile = &Target{Dir: r.add(dir), Name: filepath.Base(opts.Output), Path: opts.Output}
 	}
 	if name, ok := ann[AnnotationLearn]; ok {
 		if err := profiles.ValidName(name); err != nil {
@@ -170,37 +177,37 @@ func prepare(ann map[string]string, opts Options) (request, error) {
 		}
 		store := profiles.NewStore(opts.Store)
 		if !opts.LearnReplaces {
-			if err := store.CanRecord(profiles.Scope(r.scope), name); err != nil {
+			if err := store.CanRecord(profiles.Scope(r.Scope), name); err != nil {
 				return r, fmt.Errorf("annotation %s=%s: %w", AnnotationLearn, name, err)
 			}
 		}
 		// The store is opened (and created) below, once every other
 		// annotation is checked: nothing is written on a refusal.
-		r.out.Store = &storeTarget{Dir: -1, Label: store.Dir, Name: name, Scope: r.scope, Replace: opts.LearnReplaces}
+		r.Out.Store = &StoreTarget{Dir: -1, Label: store.Dir, Name: name, Scope: r.Scope, Replace: opts.LearnReplaces}
 	}
 	if v, ok := ann[AnnotationTraceSyscall]; ok {
 		of, inf, err := ParseTraceSyscall(v)
 		if err != nil {
 			return r, fmt.Errorf("annotation %s: %w", AnnotationTraceSyscall, err)
 		}
-		allowed := scoped(opts.AllowDirs, r.scope)
+		allowed := scoped(opts.AllowDirs, r.Scope)
 		dir, base, err := openParent(of, allowed)
 		if err != nil {
 			return r, fmt.Errorf("annotation %s: output: %w", AnnotationTraceSyscall, err)
 		}
-		r.out.SeccompOut = &target{Dir: r.add(dir), Name: base, Path: of}
+		r.Out.SeccompOut = &Target{Dir: r.add(dir), Name: base, Path: of}
 		if inf != "" {
 			in, err := readInput(inf, allowed)
 			if err != nil {
 				return r, fmt.Errorf("annotation %s: input: %w", AnnotationTraceSyscall, err)
 			}
-			r.out.SeccompIn = in
+			r.Out.SeccompIn = in
 		}
 	}
-	if r.out.Profile == nil && r.out.Store == nil && r.out.SeccompOut == nil {
+	if r.Out.Profile == nil && r.Out.Store == nil && r.Out.SeccompOut == nil {
 		return r, ErrNothingToLearn
 	}
-	if st := r.out.Store; st != nil {
+	if st := r.Out.Store; st != nil {
 		dir, err := profiles.NewStore(opts.Store).OpenDir()
 		if err != nil {
 			return r, fmt.Errorf("annotation %s: %w", AnnotationLearn, err)
@@ -236,7 +243,7 @@ func readInput(path string, allowed []string) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := parseSeccomp(path, data); err != nil {
+	if _, err := ParseSeccomp(path, data); err != nil {
 		return nil, err
 	}
 	return data, nil

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tailor-dev/tailor/profiler"
+	"github.com/tailor-dev/tailor/profiler/wire"
 )
 
 func TestParseTraceSyscall(t *testing.T) {
@@ -48,7 +48,7 @@ func TestRunHookRefusesBadInput(t *testing.T) {
 	os.MkdirAll(bundle, 0o755)
 	os.WriteFile(filepath.Join(bundle, "config.json"), []byte(`{"root":{"path":"rootfs"}}`), 0o644)
 	// No tracer runs in tracerDir and none may be started.
-	client := &profiler.Client{Dir: filepath.Join(dir, "tracer"), Timeout: 1}
+	client := &wire.Client{Dir: filepath.Join(dir, "tracer"), Timeout: 1}
 	tests := []struct {
 		name, state, want string
 	}{
@@ -68,7 +68,7 @@ func TestRunHookRefusesBadInput(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Run = %v, want an error mentioning %q", err, tt.want)
 			}
-			if errors.Is(err, profiler.ErrNoTracer) {
+			if errors.Is(err, wire.ErrNoTracer) {
 				t.Fatalf("Run contacted the tracer before validating: %v", err)
 			}
 			entries, _ := os.ReadDir(allowed)

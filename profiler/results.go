@@ -16,12 +16,11 @@ const (
 // keepResult stores a finished container's result and prunes old ones;
 // s.mu is held.
 func (s *Server) keepResult(id string, res *Result) {
-	res.finished = time.Now()
 	s.results[id] = res
-	s.order = append(s.order, kept{id, res})
+	s.order = append(s.order, kept{id, res, time.Now()})
 	for len(s.order) > 0 {
 		oldest := s.order[0]
-		if len(s.order) <= MaxResults && time.Since(oldest.res.finished) < ResultTTL {
+		if len(s.order) <= MaxResults && time.Since(oldest.finished) < ResultTTL {
 			break
 		}
 		if s.results[oldest.id] == oldest.res { // not replaced by a newer run of that id
@@ -33,8 +32,9 @@ func (s *Server) keepResult(id string, res *Result) {
 
 // kept is one result in the pruning order.
 type kept struct {
-	id  string
-	res *Result
+	id       string
+	res      *Result
+	finished time.Time
 }
 
 func (s *Server) status(id string) (*Status, error) {

@@ -4,6 +4,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/tailor-dev/tailor/profiler/wire"
 )
 
 // The seccomp agent (package complain) is a sibling of the tracer in the
@@ -12,15 +14,15 @@ import (
 
 // PeerUID returns the uid of the process at the other end of conn
 // (SO_PEERCRED).
-func PeerUID(conn *net.UnixConn) (uint32, error) { return peerUID(conn) }
+func PeerUID(conn *net.UnixConn) (uint32, error) { return wire.PeerUID(conn) }
 
 // CheckDir creates dir (0700) when missing and refuses it unless it is a
 // real directory owned by this user with no access for group or others.
-func CheckDir(dir string) error { return checkDir(dir) }
+func CheckDir(dir string) error { return wire.CheckDir(dir) }
 
 // OpenPrivate opens a file in a checked directory without following a
 // symlink there (mode 0600 when created).
-func OpenPrivate(path string, flag int) (*os.File, error) { return openPrivate(path, flag) }
+func OpenPrivate(path string, flag int) (*os.File, error) { return wire.OpenPrivate(path, flag) }
 
 // Acquire takes an exclusive flock on lock, waiting up to wait for a
 // holder that is shutting down.
@@ -32,5 +34,11 @@ func ParseRights(oob []byte) ([]*os.File, error) { return parseRights(oob) }
 // StartDetached is StartCommand with the log file named: exe runs in its
 // own session with its output appended to dir/logName.
 func StartDetached(dir, logName, exe string, args ...string) func() error {
-	return startCommand(dir, logName, exe, args...)
+	return wire.StartDetached(dir, logName, exe, args...)
+}
+
+// StartCommand returns a Start function that runs `exe args...` as a
+// detached tracer (see wire.StartCommand).
+func StartCommand(dir, exe string, args ...string) func() error {
+	return wire.StartCommand(dir, exe, args...)
 }

@@ -262,9 +262,9 @@ func TestResultsPruned(t *testing.T) {
 	if len(s.results) != MaxResults || len(s.order) != MaxResults {
 		t.Errorf("%d results kept, want %d", len(s.results), MaxResults)
 	}
-	old := &Result{finished: time.Now().Add(-2 * ResultTTL)}
+	old := &Result{}
 	s.results["old"] = old
-	s.order = append([]kept{{"old", old}}, s.order[1:]...)
+	s.order = append([]kept{{"old", old, time.Now().Add(-2 * ResultTTL)}}, s.order[1:]...)
 	s.keepResult("new", &Result{})
 	if _, ok := s.results["old"]; ok {
 		t.Error("a result older than ResultTTL was kept")

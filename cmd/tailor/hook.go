@@ -1,8 +1,8 @@
 package main
 
 import (
+	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -21,7 +21,9 @@ func init() {
 makes it the profile containers enforce with tailor profiles promote NAME, or starts the hook with
 --learn-replaces). The tracer writes through directory handles the hook opened, never through a
 path. Exits non-zero with a one-line reason when the
-container cannot be learned; the runtime then refuses to start it.`,
+container cannot be learned; the runtime then refuses to start it.
+tailor-hook, installed beside tailor, is this command as a small binary
+of its own (same flags, faster to start): the hooks.d JSON runs it.`,
 		Flags: []cli.Flag{
 			storeFlag(),
 			learnReplacesFlag,
@@ -31,6 +33,9 @@ container cannot be learned; the runtime then refuses to start it.`,
 			&cli.DurationFlag{Name: "tracer-timeout", Value: hook.DefaultTracerTimeout, Usage: "give up on the tracer after this long"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fail(exitUsage, fmt.Errorf("tailor hook takes no arguments (got %q): the OCI state comes on stdin", c.Args().Slice()))
+			}
 			opts := hook.Options{
 				Store:         c.String("store"),
 				LearnReplaces: c.Bool("learn-replaces"),
@@ -50,22 +55,9 @@ var learnReplacesFlag = &cli.BoolFlag{Name: "learn-replaces",
 // tracerClient reaches the shared tracer in dir, starting this binary as
 // the tracer when none runs.
 func tracerClient(dir string, timeout time.Duration) *profiler.Client {
-	return &profiler.Client{
-		Dir:     dir,
-		Timeout: timeout,
-		Start:   profiler.StartCommand(dir, selfExe(), "tracer", "--tracer-dir", dir),
-	}
+	return hook.TracerClient(dir, timeout, selfExe())
 }
 
 // selfExe is this binary's resolved path, for hooks and tracers that run
 // it again.
-func selfExe() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return "/proc/self/exe"
-	}
-	if p, err := filepath.EvalSymlinks(exe); err == nil {
-		return p
-	}
-	return exe
-}
+func selfExe() string { return hook.Executable() }

@@ -1,4 +1,4 @@
-package profiler
+package wire
 
 import (
 	"encoding/json"
@@ -49,17 +49,17 @@ type Result struct {
 	Loss         []string `json:"loss,omitempty"`
 	// Error is set when the profile could not be written.
 	Error string `json:"error,omitempty"`
-
-	finished time.Time
 }
 
-type request struct {
-	Op           string        `json:"op"` // register, status, wait
+// Request is one request line from a client.
+type Request struct {
+	Op           string        `json:"op"` // OpRegister, OpStatus, OpWait
 	Registration *Registration `json:"registration,omitempty"`
 	ContainerID  string        `json:"containerID,omitempty"`
 }
 
-type response struct {
+// Response is the tracer's one reply line.
+type Response struct {
 	// Code says what kind of error Error is (see errorCodes), so that
 	// clients never compare messages.
 	Code   string  `json:"code,omitempty"`
@@ -110,19 +110,19 @@ const (
 	MaxConnections  = 256
 )
 
-// errorResponse is the response carrying err, with its code.
-func errorResponse(err error) response {
+// ErrorResponse is the response carrying err, with its code.
+func ErrorResponse(err error) Response {
 	for code, e := range errorCodes {
 		if errors.Is(err, e) {
-			return response{Code: code, Error: err.Error()}
+			return Response{Code: code, Error: err.Error()}
 		}
 	}
-	return response{Error: err.Error()}
+	return Response{Error: err.Error()}
 }
 
-// responseError is the error a response carries, wrapping the sentinel
-// of its code.
-func (r *response) err() error {
+// Err is the error a response carries, wrapping the sentinel of its
+// code.
+func (r *Response) Err() error {
 	if r.Error == "" && r.Code == "" {
 		return nil
 	}
@@ -139,10 +139,11 @@ func (r *response) err() error {
 	return errors.New(r.Error)
 }
 
+// Request operations.
 const (
-	opRegister = "register"
-	opStatus   = "status"
-	opWait     = "wait"
+	OpRegister = "register"
+	OpStatus   = "status"
+	OpWait     = "wait"
 )
 
 // Defaults for the shared tracer.
@@ -155,8 +156,9 @@ const (
 	DefaultGrace = 10 * time.Second
 )
 
+// Files of the tracer's directory.
 const (
-	socketName = "tracer.sock"
-	lockName   = "tracer.lock"
-	logName    = "tracer.log"
+	SocketName = "tracer.sock"
+	LockName   = "tracer.lock"
+	LogName    = "tracer.log"
 )

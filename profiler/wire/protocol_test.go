@@ -1,4 +1,4 @@
-package profiler
+package wire
 
 import (
 	"errors"
@@ -16,11 +16,11 @@ func TestErrorCodes(t *testing.T) {
 	}
 	for code, sentinel := range errorCodes {
 		for _, sent := range []error{sentinel, fmt.Errorf("%w: the peer is uid 65534", sentinel)} {
-			resp := errorResponse(sent)
+			resp := ErrorResponse(sent)
 			if resp.Code != code {
 				t.Errorf("%v has code %q, want %q", sentinel, resp.Code, code)
 			}
-			err := resp.err()
+			err := resp.Err()
 			if !errors.Is(err, sentinel) {
 				t.Errorf("%v came back as %v", sentinel, err)
 			}
@@ -32,11 +32,11 @@ func TestErrorCodes(t *testing.T) {
 			}
 		}
 	}
-	other := errorResponse(errors.New("disk full"))
-	if other.Code != "" || other.err().Error() != "disk full" {
+	other := ErrorResponse(errors.New("disk full"))
+	if other.Code != "" || other.Err().Error() != "disk full" {
 		t.Errorf("uncoded error = %+v", other)
 	}
-	if (&response{}).err() != nil {
+	if (&Response{}).Err() != nil {
 		t.Error("an empty response carries an error")
 	}
 }

@@ -1,18 +1,15 @@
-package hook
+package sink
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/tailor-dev/tailor/generator"
+	"github.com/tailor-dev/tailor/hook"
 	"github.com/tailor-dev/tailor/profiler"
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -22,7 +19,7 @@ import (
 // the OCI seccomp JSON for io.containers.trace-syscall. It runs in the
 // tracer and writes only through the directory handles the hook passed.
 func Sink(reg profiler.Registration, p *profiles.Profile) error {
-	var out outputs
+	var out hook.Outputs
 	if err := json.Unmarshal(reg.Outputs, &out); err != nil {
 		return fmt.Errorf("decode outputs of %s: %w", reg.ContainerID, err)
 	}
@@ -55,7 +52,7 @@ func rootOf(f *os.File) (*os.Root, error) {
 	return r, nil
 }
 
-func writeProfile(dir func(int) (*os.Root, error), t *target, p *profiles.Profile) error {
+func writeProfile(dir func(int) (*os.Root, error), t *hook.Target, p *profiles.Profile) error {
 	root, err := dir(t.Dir)
 	if err != nil {
 		return err
@@ -72,7 +69,7 @@ func writeProfile(dir func(int) (*os.Root, error), t *target, p *profiles.Profil
 	return nil
 }
 
-func saveInStore(dir func(int) (*os.Root, error), st *storeTarget, id string, p *profiles.Profile) error {
+func saveInStore(dir func(int) (*os.Root, error), st *hook.StoreTarget, id string, p *profiles.Profile) error {
 	root, err := dir(st.Dir)
 	if err != nil {
 		return err
@@ -92,13 +89,13 @@ func saveInStore(dir func(int) (*os.Root, error), st *storeTarget, id string, p 
 	return nil
 }
 
-func writeSeccomp(dir func(int) (*os.Root, error), t *target, input json.RawMessage, p *profiles.Profile) error {
+func writeSeccomp(dir func(int) (*os.Root, error), t *hook.Target, input json.RawMessage, p *profiles.Profile) error {
 	sc, _, err := generator.Seccomp(p, generator.SeccompOptions{})
 	if err != nil {
 		return fmt.Errorf("generate seccomp for %s: %w", t.Path, err)
 	}
 	if len(input) > 0 {
-		in, err := parseSeccomp("the input", input)
+		in, err := hook.ParseSeccomp("the input", input)
 		if err != nil {
 			return err
 		}
@@ -120,44 +117,6 @@ func writeSeccomp(dir func(int) (*os.Root, error), t *target, input json.RawMess
 	defer root.Close()
 	if err := profiles.WriteFileIn(root, t.Name, data, 0o644); err != nil {
 		return fmt.Errorf("%s: %w", t.Path, err)
-	}
-	return nil
-}
-
-// parseSeccomp decodes an OCI (or Docker) seccomp JSON input and checks
-// its architectures against the host's: rules for an ABI this host cannot
-// run would be dead, and a typo would silently drop a whole ABI.
-func parseSeccomp(name string, data []byte) (*specs.LinuxSeccomp, error) {
-	var sc specs.LinuxSeccomp
-	// Limits, duplicate keys and case variants ("Syscalls" after
-	// "syscalls" would be read by Go as the last one, by others not).
-	if err := profiles.CheckKeys(data, &sc); err != nil {
-		return nil, fmt.Errorf("seccomp profile %s: %w", name, err)
-	}
-	if err := json.Unmarshal(data, &sc); err != nil {
-		return nil, fmt.Errorf("parse seccomp profile %s: %w", name, err)
-	}
-	host := hostArches()
-	for _, a := range sc.Architectures {
-		if !slices.Contains(host, a) {
-			return nil, fmt.Errorf("seccomp profile %s: architecture %s is not one this host runs (%v): remove it", name, a, host)
-		}
-	}
-	return &sc, nil
-}
-
-// hostArches are the seccomp architectures of this host's native ABI and
-// the compat ABIs its kernel may run.
-func hostArches() []specs.Arch {
-	switch runtime.GOARCH {
-	case "amd64":
-		return []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}
-	case "arm64":
-		return []specs.Arch{specs.ArchAARCH64, specs.ArchARM}
-	case "386":
-		return []specs.Arch{specs.ArchX86}
-	case "arm":
-		return []specs.Arch{specs.ArchARM}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package profiler
+package wire
 
 import (
 	"context"
@@ -29,7 +29,7 @@ type Client struct {
 var ErrNoTracer = errors.New("tailor tracer is not running")
 
 func (c *Client) dial(deadline time.Time) (net.Conn, error) {
-	sock := filepath.Join(c.Dir, socketName)
+	sock := filepath.Join(c.Dir, SocketName)
 	conn, err := net.DialTimeout("unix", sock, time.Until(deadline))
 	if err == nil || c.Start == nil {
 		if err != nil {
@@ -47,13 +47,13 @@ func (c *Client) dial(deadline time.Time) (net.Conn, error) {
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("%w: started it, but %s did not answer within %s (see %s): %w",
-				ErrNoTracer, sock, c.Timeout, filepath.Join(c.Dir, logName), err)
+				ErrNoTracer, sock, c.Timeout, filepath.Join(c.Dir, LogName), err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-func (c *Client) call(ctx context.Context, req request, bounded bool) (*response, error) {
+func (c *Client) call(ctx context.Context, req Request, bounded bool) (*Response, error) {
 	deadline := time.Now().Add(c.Timeout)
 	conn, err := c.dial(deadline)
 	if err != nil {
@@ -62,8 +62,8 @@ func (c *Client) call(ctx context.Context, req request, bounded bool) (*response
 	defer conn.Close()
 	// Handles and requests go only to a tracer run by root (or by this
 	// user, for tests as non-root).
-	sock := filepath.Join(c.Dir, socketName)
-	uid, err := peerUID(conn.(*net.UnixConn))
+	sock := filepath.Join(c.Dir, SocketName)
+	uid, err := PeerUID(conn.(*net.UnixConn))
 	if err != nil {
 		return nil, fmt.Errorf("%w: who serves %s: %w", ErrForbidden, sock, err)
 	}
@@ -96,20 +96,20 @@ func (c *Client) call(ctx context.Context, req request, bounded bool) (*response
 	if err == nil && n < len(data) {
 		_, err = conn.Write(data[n:])
 	}
-	var resp response
+	var resp Response
 	if err != nil {
 		// A tracer that refuses the connection at once (a peer it does
 		// not serve, too many connections) answers before it reads: its
 		// reason is worth more than the broken pipe.
-		if derr := json.NewDecoder(conn).Decode(&resp); derr == nil && resp.err() != nil {
-			return &resp, resp.err()
+		if derr := json.NewDecoder(conn).Decode(&resp); derr == nil && resp.Err() != nil {
+			return &resp, resp.Err()
 		}
 		return nil, fmt.Errorf("send %s request: %w", req.Op, err)
 	}
 	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
 		return nil, fmt.Errorf("read %s response: %w", req.Op, err)
 	}
-	if err := resp.err(); err != nil {
+	if err := resp.Err(); err != nil {
 		return &resp, err
 	}
 	return &resp, nil
@@ -125,7 +125,7 @@ func (c *Client) Register(ctx context.Context, reg Registration) error {
 	reg.NFiles = len(reg.Files)
 	deadline := time.Now().Add(c.Timeout)
 	for {
-		_, err := c.call(ctx, request{Op: opRegister, Registration: &reg}, true)
+		_, err := c.call(ctx, Request{Op: OpRegister, Registration: &reg}, true)
 		if err == nil || !errors.Is(err, ErrShuttingDown) || time.Now().After(deadline) {
 			return err
 		}
@@ -147,7 +147,7 @@ func (c *Client) Ensure() error {
 
 // Status returns what has been seen so far in a container.
 func (c *Client) Status(ctx context.Context, id string) (*Status, error) {
-	resp, err := c.call(ctx, request{Op: opStatus, ContainerID: id}, true)
+	resp, err := c.call(ctx, Request{Op: OpStatus, ContainerID: id}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (c *Client) Status(ctx context.Context, id string) (*Status, error) {
 
 // Wait blocks until the container's profile is written.
 func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
-	resp, err := c.call(ctx, request{Op: opWait, ContainerID: id}, false)
+	resp, err := c.call(ctx, Request{Op: OpWait, ContainerID: id}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -167,15 +167,17 @@ func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
 // detached tracer: its own session, stdio on the log file in dir, so that
 // the runtime waiting on the hook's pipes is not held by it.
 func StartCommand(dir, exe string, args ...string) func() error {
-	return startCommand(dir, logName, exe, args...)
+	return StartDetached(dir, LogName, exe, args...)
 }
 
-func startCommand(dir, logName, exe string, args ...string) func() error {
+// StartDetached is StartCommand with the log file named: exe runs in its
+// own session with its output appended to dir/logName.
+func StartDetached(dir, logName, exe string, args ...string) func() error {
 	return func() error {
-		if err := checkDir(dir); err != nil {
+		if err := CheckDir(dir); err != nil {
 			return err
 		}
-		logf, err := openPrivate(filepath.Join(dir, logName), os.O_WRONLY|os.O_CREATE|os.O_APPEND)
+		logf, err := OpenPrivate(filepath.Join(dir, logName), os.O_WRONLY|os.O_CREATE|os.O_APPEND)
 		if err != nil {
 			return fmt.Errorf("open tracer log: %w", err)
 		}

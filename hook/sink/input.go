@@ -1,4 +1,4 @@
-package hook
+package sink
 
 import (
 	"math/bits"
