@@ -120,6 +120,9 @@ func (s *Server) Run(ctx context.Context, dir string) error {
 	go s.readEvents()
 	go func() {
 		adopted := s.waitIdle(ctx)
+		if adopted {
+			log.Printf("tracer: stopping: adopted by a subreaper that waits for it, and no container is being learned")
+		}
 		s.shutdown(adopted)
 		ln.Close()
 	}()
