@@ -346,12 +346,28 @@ func (tr *straceTrace) touches(root string) []straceTouch {
 	}
 	call = tr.Start
 	ran(tr.Start.PID)
-	sockets := map[string]*straceSock{} // by inode
+	// strace -f may print a child's first calls before its parent's clone
+	// returns: a child whose executable is not known yet has its parent's.
+	parent := map[string]string{}
 	for _, c := range tr.Calls {
-		call = c
 		switch c.Name {
 		case "clone", "clone3", "fork", "vfork":
 			if c.Ret != "-1" && c.Ret != "" {
+				parent[c.Ret] = c.PID
+			}
+		}
+	}
+	sockets := map[string]*straceSock{} // by inode
+	for _, c := range tr.Calls {
+		call = c
+		if _, known := exe[c.PID]; !known {
+			if p, ok := parent[c.PID]; ok {
+				exe[c.PID] = exe[p]
+			}
+		}
+		switch c.Name {
+		case "clone", "clone3", "fork", "vfork":
+			if _, early := exe[c.Ret]; !early && c.Ret != "-1" && c.Ret != "" {
 				exe[c.Ret] = exe[c.PID]
 			}
 			continue
@@ -559,6 +575,26 @@ func resolveIn(root, p string) string {
 		todo = append(strings.Split(strings.Trim(target, "/"), "/"), todo...)
 	}
 	return done
+}
+
+// TestStraceTouchesChildFirst: strace -f printed a child's execve of
+// /proc/self/exe before its parent's clone returned; the child still runs
+// its parent's executable.
+func TestStraceTouchesChildFirst(t *testing.T) {
+	const trace = `100 execve("/bin/sh", ["/bin/sh", "-c", "x"], 0x2 /* 1 var */) = 0
+100 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>
+101 execve("/proc/self/exe", ["sleep", "0.1"], 0x3 /* 1 var */) = 0
+100 <... clone resumed>) = 101
+`
+	tr, err := parseStrace(strings.NewReader(trace), "/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range tr.touches("/r") {
+		if x.Path == "" {
+			t.Errorf("a touch with no path: %+v", x)
+		}
+	}
 }
 
 func TestStraceTouches(t *testing.T) {
