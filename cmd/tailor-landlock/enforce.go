@@ -18,10 +18,11 @@ import (
 	"github.com/tailor-dev/tailor/landlock"
 )
 
-// openBlocking opens path read-only without blocking on a FIFO, then
-// clears O_NONBLOCK so that os.NewFile leaves the netpoller alone.
+// openBlocking opens path read-only without following a symlink at its
+// last component or blocking on a FIFO, then clears O_NONBLOCK so that
+// os.NewFile leaves the netpoller alone.
 func openBlocking(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}

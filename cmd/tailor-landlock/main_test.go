@@ -156,6 +156,10 @@ func TestHelperRefuses(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"ruleset": {"abi": 1, "paths": [{"path": "../etc", "access": ["read_file"]}]}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	linked := filepath.Join(t.TempDir(), "linked.json")
+	if err := os.Symlink(good, linked); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name   string
 		args   []string
@@ -164,6 +168,7 @@ func TestHelperRefuses(t *testing.T) {
 		output string
 	}{
 		{"no program", []string{"--config", good, "--"}, nil, exitRefused, "usage"},
+		{"configuration behind a symlink", []string{"--config", linked, "--", "/bin/true"}, nil, exitRefused, "too many levels of symbolic links"},
 		{"invalid configuration", []string{"--config", bad, "--", "/bin/true"}, nil, exitRefused, "absolute"},
 		{"missing configuration", []string{"--config", "/nonexistent", "--", "/bin/true"}, nil, exitRefused, "no such file"},
 		{"not found in PATH", []string{"--config", good, "--", "no-such-program"}, []string{"PATH=/bin"}, exitNotFound, "not found"},
