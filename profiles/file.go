@@ -3,6 +3,7 @@ package profiles
 import (
 	"errors"
 	"fmt"
+	"github.com/tailor-dev/tailor/internal/jsondoc"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,9 +18,9 @@ var ErrInvalid = errors.New("invalid profile")
 // Load reads and validates the profile at path, within the limits of
 // ReadDocumentFile.
 func Load(path string) (*Profile, error) {
-	data, err := readFile(path)
+	data, err := jsondoc.ReadFile(path)
 	switch {
-	case isLimit(err):
+	case jsondoc.IsLimit(err):
 		return nil, fmt.Errorf("%s: %w: %w", path, ErrInvalid, err)
 	case err != nil:
 		return nil, fmt.Errorf("read profile: %w", err)

@@ -242,10 +242,10 @@ func TestPositions(t *testing.T) {
 		path string
 		want Position
 	}{
-		{path: "", want: Position{1, 1}},
-		{path: "kind", want: Position{3, 3}},
-		{path: "abis[0].syscalls[1].name", want: Position{11, 8}},
-		{path: "abis[0].syscalls[1].args.values[0]", want: Position{11, 46}},
+		{path: "", want: Position{Line: 1, Column: 1}},
+		{path: "kind", want: Position{Line: 3, Column: 3}},
+		{path: "abis[0].syscalls[1].name", want: Position{Line: 11, Column: 8}},
+		{path: "abis[0].syscalls[1].args.values[0]", want: Position{Line: 11, Column: 46}},
 	}
 	for _, tt := range tests {
 		if got := pos[tt.path]; got != tt.want {

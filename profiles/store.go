@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/tailor-dev/tailor/internal/jsondoc"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -275,7 +276,7 @@ func (s *Store) load(root *os.Root, file, what string) (*Profile, error) {
 	}
 	defer f.Close()
 	path := filepath.Join(s.Dir, file)
-	data, err := readOpen(f)
+	data, err := jsondoc.ReadOpen(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", path, ErrInvalid, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -184,6 +185,10 @@ func (f *File) UnmarshalJSON(data []byte) error {
 	f.Type, f.Access, f.Seen = j.Type, j.Access, j.Seen
 	return nil
 }
+
+// JSONShape is what a File decodes itself through: CheckKeys checks a
+// file's keys as fileJSON's (jsondoc.Shaped).
+func (File) JSONShape() reflect.Type { return reflect.TypeFor[fileJSON]() }
 
 // Has reports whether a is among the file's accesses.
 func (f File) Has(a Access) bool { return slices.Contains(f.Access, a) }

@@ -35,6 +35,7 @@ func TestLinksOnlyTheHook(t *testing.T) {
 		"github.com/tailor-dev/tailor/profiler/wire",
 		"github.com/tailor-dev/tailor/profiles",
 		"github.com/tailor-dev/tailor/internal/bounded",
+		"github.com/tailor-dev/tailor/internal/jsondoc",
 		"github.com/tailor-dev/tailor/internal/jsonfield",
 		"github.com/tailor-dev/tailor/internal/ociconfig",
 		"github.com/opencontainers/runtime-spec/specs-go",

@@ -1,4 +1,4 @@
-package profiles
+package jsondoc
 
 import (
 	"bytes"
@@ -31,13 +31,6 @@ func (e *PathError) Error() string {
 }
 
 func (e *PathError) Unwrap() error { return e.Err }
-
-// invalidError is ErrInvalid at a path. Its message is built when read, so
-// that Locate can still add the position.
-type invalidError struct{ *PathError }
-
-func (e invalidError) Error() string   { return ErrInvalid.Error() + ": " + e.PathError.Error() }
-func (e invalidError) Unwrap() []error { return []error{ErrInvalid, e.PathError} }
 
 // Locate sets the line and column of every PathError in err's chain from
 // data, the document the error is about. It returns err.
@@ -185,18 +178,21 @@ func CheckKeys(data []byte, v any) error {
 	return walkJSON(data, reflect.TypeOf(v), nil)
 }
 
-// decodeShapes are the types of profiles that decode themselves, by the
-// type they decode their JSON into: their keys are checked as that one's.
-var decodeShapes = map[reflect.Type]reflect.Type{
-	reflect.TypeFor[File](): reflect.TypeFor[fileJSON](),
+// Shaped is a type that decodes itself (UnmarshalJSON) through the JSON
+// of another, its shape: CheckKeys checks its keys as the shape's. The
+// method is called on the type's zero value.
+type Shaped interface {
+	JSONShape() reflect.Type
 }
+
+var shapedType = reflect.TypeFor[Shaped]()
 
 func shape(t reflect.Type) reflect.Type {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if s, ok := decodeShapes[t]; ok {
-		return s
+	if t != nil && t.Implements(shapedType) {
+		return reflect.Zero(t).Interface().(Shaped).JSONShape()
 	}
 	return t
 }

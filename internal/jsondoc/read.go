@@ -1,4 +1,4 @@
-package profiles
+package jsondoc
 
 import (
 	"github.com/tailor-dev/tailor/internal/bounded"
@@ -47,26 +47,27 @@ func ReadDocument(name string, r io.Reader) ([]byte, error) {
 // ReadDocumentFile reads the JSON document at path with ReadDocument. A
 // regular file larger than MaxDocumentSize is refused without reading it.
 func ReadDocumentFile(path string) ([]byte, error) {
-	data, err := readFile(path)
-	if isLimit(err) {
+	data, err := ReadFile(path)
+	if IsLimit(err) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return data, err
 }
 
-// readFile is ReadDocumentFile with limit errors that do not name the file.
-func readFile(path string) ([]byte, error) {
+// ReadFile is ReadDocumentFile with limit errors that do not name the
+// file, for callers that wrap them with their own (IsLimit tells them).
+func ReadFile(path string) ([]byte, error) {
 	// O_NONBLOCK: opening a FIFO must not block; it is refused below.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err // names the path
 	}
 	defer f.Close()
-	return readOpen(f)
+	return ReadOpen(f)
 }
 
-// readOpen reads a regular file opened by the caller within the limits.
-func readOpen(f *os.File) ([]byte, error) {
+// ReadOpen reads a regular file opened by the caller within the limits.
+func ReadOpen(f *os.File) ([]byte, error) {
 	data, err := bounded.ReadRegular(f, MaxDocumentSize)
 	if errors.Is(err, bounded.ErrTooLarge) {
 		return nil, tooLarge()
@@ -80,7 +81,8 @@ func readOpen(f *os.File) ([]byte, error) {
 	return data, nil
 }
 
-func isLimit(err error) bool { return errors.Is(err, ErrTooLarge) || errors.Is(err, ErrTooDeep) }
+// IsLimit reports whether err is ErrTooLarge or ErrTooDeep.
+func IsLimit(err error) bool { return errors.Is(err, ErrTooLarge) || errors.Is(err, ErrTooDeep) }
 
 func tooLarge() error {
 	return fmt.Errorf("%w: larger than %d bytes (16 MiB, profiles.MaxDocumentSize): no profile, seccomp JSON or OCI "+
