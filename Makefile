@@ -10,7 +10,8 @@ BIN      := bin/tailor
 HELPER   := bin/tailor-landlock
 # The OCI hook runs on every hooked container start: a binary of its own
 # that links only what the hook needs (cmd/tailor-hook), beside tailor,
-# whose `tailor tracer` it starts on demand.
+# whose `tailor tracer` it starts on demand. Static, without cgo, as the
+# helper: no dynamic loader, libc or libseccomp to map before main.
 HOOK     := bin/tailor-hook
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
@@ -26,7 +27,7 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tailor
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(HELPER) ./cmd/tailor-landlock
-	$(GO) build -trimpath -ldflags "-s -w" -o $(HOOK) ./cmd/tailor-hook
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(HOOK) ./cmd/tailor-hook
 
 # Unit tests need no root and run with the race detector; e2e tests (./e2e)
 # need root and skip without it (and fail under CI=true). generator/dockertest

@@ -28,14 +28,15 @@ const (
 // installed hook finds the tailor it starts the tracer from.
 var hookOnce once[string]
 
-// hookBin is the lean hook binary, as make install deploys it.
+// hookBin is the lean hook binary, as make install deploys it: static,
+// without cgo, as make build builds it.
 func hookBin(t testing.TB) string {
 	t.Helper()
 	tailor := tailorBin(t)
 	return hookOnce.get(t, func() (string, error) {
 		bin := filepath.Join(filepath.Dir(tailor), "tailor-hook")
 		cmd := exec.Command("go", "build", "-o", bin, "./cmd/tailor-hook")
-		cmd.Dir = repoRoot()
+		cmd.Dir, cmd.Env = repoRoot(), append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return "", fmt.Errorf("build tailor-hook: %w\n%s", err, out)
 		}

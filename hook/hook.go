@@ -14,9 +14,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/tailor-dev/tailor/internal/jsondoc"
 	"github.com/tailor-dev/tailor/internal/ociconfig"
 	"github.com/tailor-dev/tailor/profiler/wire"
-	"github.com/tailor-dev/tailor/profiles"
+	"github.com/tailor-dev/tailor/profiles/storedir"
 )
 
 // Annotations that ask for a learning run.
@@ -91,7 +92,7 @@ func Run(ctx context.Context, stdin io.Reader, opts Options) error {
 	if err := CheckAllowDirs(opts.AllowDirs); err != nil {
 		return err
 	}
-	data, err := profiles.ReadDocument("OCI state on stdin", stdin)
+	data, err := jsondoc.ReadDocument("OCI state on stdin", stdin)
 	if err != nil {
 		return fmt.Errorf("read OCI state: %w", err)
 	}
@@ -156,7 +157,7 @@ func (r *Request) Close() {
 func Prepare(ann map[string]string, opts Options) (Request, error) {
 	var r Request
 	if ns, ok := ann[AnnotationNamespace]; ok {
-		if err := profiles.ValidScope(profiles.Scope(ns)); err != nil {
+		if err := storedir.ValidScope(storedir.Scope(ns)); err != nil {
 			return r, fmt.Errorf("annotation %s: %w", AnnotationNamespace, err)
 		}
 		r.Scope = ns
@@ -172,18 +173,17 @@ func Prepare(ann map[string]string, opts Options) (Request, error) {
 		r.Out.Profile = &Target{Dir: r.add(dir), Name: filepath.Base(opts.Output), Path: opts.Output}
 	}
 	if name, ok := ann[AnnotationLearn]; ok {
-		if err := profiles.ValidName(name); err != nil {
+		if err := storedir.ValidName(name); err != nil {
 			return r, fmt.Errorf("annotation %s: %w", AnnotationLearn, err)
 		}
-		store := profiles.NewStore(opts.Store)
 		if !opts.LearnReplaces {
-			if err := store.CanRecord(profiles.Scope(r.Scope), name); err != nil {
+			if err := storedir.CanRecord(storeDir(opts), storedir.Scope(r.Scope), name); err != nil {
 				return r, fmt.Errorf("annotation %s=%s: %w", AnnotationLearn, name, err)
 			}
 		}
 		// The store is opened (and created) below, once every other
 		// annotation is checked: nothing is written on a refusal.
-		r.Out.Store = &StoreTarget{Dir: -1, Label: store.Dir, Name: name, Scope: r.Scope, Replace: opts.LearnReplaces}
+		r.Out.Store = &StoreTarget{Dir: -1, Label: storeDir(opts), Name: name, Scope: r.Scope, Replace: opts.LearnReplaces}
 	}
 	if v, ok := ann[AnnotationTraceSyscall]; ok {
 		of, inf, err := ParseTraceSyscall(v)
@@ -208,13 +208,22 @@ func Prepare(ann map[string]string, opts Options) (Request, error) {
 		return r, ErrNothingToLearn
 	}
 	if st := r.Out.Store; st != nil {
-		dir, err := profiles.NewStore(opts.Store).OpenDir()
+		dir, err := storedir.OpenDir(storeDir(opts))
 		if err != nil {
 			return r, fmt.Errorf("annotation %s: %w", AnnotationLearn, err)
 		}
 		st.Dir = r.add(dir)
 	}
 	return r, nil
+}
+
+// storeDir is the profile store for dev.tailor.learn: opts.Store, or the
+// default store (as profiles.NewStore has it).
+func storeDir(opts Options) string {
+	if opts.Store == "" {
+		return storedir.DefaultDir
+	}
+	return opts.Store
 }
 
 // scoped narrows the allowed directories to a Kubernetes namespace's own

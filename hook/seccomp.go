@@ -8,7 +8,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/tailor-dev/tailor/profiles"
+	"github.com/tailor-dev/tailor/internal/jsondoc"
 )
 
 // ParseSeccomp decodes an OCI (or Docker) seccomp JSON input and checks
@@ -18,7 +18,7 @@ func ParseSeccomp(name string, data []byte) (*specs.LinuxSeccomp, error) {
 	var sc specs.LinuxSeccomp
 	// Limits, duplicate keys and case variants ("Syscalls" after
 	// "syscalls" would be read by Go as the last one, by others not).
-	if err := profiles.CheckKeys(data, &sc); err != nil {
+	if err := jsondoc.CheckKeys(data, &sc); err != nil {
 		return nil, fmt.Errorf("seccomp profile %s: %w", name, err)
 	}
 	if err := json.Unmarshal(data, &sc); err != nil {

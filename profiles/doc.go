@@ -12,6 +12,11 @@
 //   - positions in a document (Positions, Locate) are found in one pass,
 //     however many are asked for.
 //
+// Those readers are package internal/jsondoc's, and the store's layout
+// (names, scopes, room for recordings, atomic writes) package
+// profiles/storedir's, re-exported here: the OCI hook uses them without
+// linking the model, whose syscall names come from libseccomp (cgo).
+//
 // Completeness is derived, never taken on trust: a profile that counts a
 // loss is incomplete whatever its "complete" field says, and Validate
 // refuses argument data a recording cannot give (an empty value list in a

@@ -3,13 +3,14 @@ package profiles
 import (
 	"errors"
 	"fmt"
-	"github.com/tailor-dev/tailor/internal/jsondoc"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 
 	"github.com/moby/sys/capability"
+
+	"github.com/tailor-dev/tailor/internal/jsondoc"
 )
 
 // ErrInvalid marks a document that is not a valid tailor profile.

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/tailor-dev/tailor/profiles/storedir"
 )
 
 // A learning run asked for by a container (an annotation, an image's
@@ -17,137 +17,45 @@ import (
 // only when an operator promotes the recordings into it (Promote), or runs
 // the hook or runtime with learning allowed to replace profiles.
 //
-// Recordings live beneath recordings/ in the store, per scope: the host
-// (recordings/host/NAME/) or a Kubernetes namespace
-// (recordings/ns/NAMESPACE/NAME/), so that a pod author in one namespace
-// cannot add to the recordings of another.
+// Recordings live beneath recordings/ in the store, per scope (see package
+// storedir, whose names these are): the host (recordings/host/NAME/) or a
+// Kubernetes namespace (recordings/ns/NAMESPACE/NAME/), so that a pod
+// author in one namespace cannot add to the recordings of another.
 
 // MaxRecordings is how many recordings of one name a store keeps pending:
 // a container that asks to be learned again and again cannot fill the
 // disk. Promote (or remove) them to make room.
-const MaxRecordings = 64
+const MaxRecordings = storedir.MaxRecordings
 
 // MaxScopeRecordings is how many recordings one scope (the host, or a
 // namespace) keeps pending over all its names: a pod author cannot fill
 // the disk with learning requests of ever new names either.
-const MaxScopeRecordings = 1024
-
-// scopeLimit is MaxScopeRecordings (tests lower it).
-var scopeLimit = MaxScopeRecordings
+const MaxScopeRecordings = storedir.MaxScopeRecordings
 
 // ErrTooManyRecordings refuses a recording beyond MaxRecordings.
-var ErrTooManyRecordings = errors.New("too many pending recordings")
+var ErrTooManyRecordings = storedir.ErrTooManyRecordings
 
 // Scope is where a recording was asked for: "" for the host, else a
 // Kubernetes namespace.
-type Scope string
-
-var namespaceRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+type Scope = storedir.Scope
 
 // ValidScope checks a scope: empty, or a Kubernetes namespace (a DNS
 // label).
-func ValidScope(s Scope) error {
-	if s != "" && !namespaceRE.MatchString(string(s)) {
-		return fmt.Errorf("%w: namespace %q is not a DNS label", ErrBadName, string(s))
-	}
-	return nil
-}
-
-// dir is the recordings directory of name in scope, beneath the store.
-func (s Scope) dir(name string) string {
-	return path.Join(s.root(), name)
-}
-
-// root is the scope's directory of recordings, beneath the store.
-func (s Scope) root() string {
-	if s == "" {
-		return path.Join("recordings", "host")
-	}
-	return path.Join("recordings", "ns", string(s))
-}
-
-// String names the scope in messages.
-func (s Scope) String() string {
-	if s == "" {
-		return "host"
-	}
-	return "namespace " + string(s)
-}
-
-// PromotedName is the profile recordings of name in scope are promoted into
-// by default: name for the host, NAMESPACE.name for a namespace.
-func (s Scope) PromotedName(name string) string {
-	if s == "" {
-		return name
-	}
-	return string(s) + "." + name
-}
+func ValidScope(s Scope) error { return storedir.ValidScope(s) }
 
 // CanRecord checks that a recording of name in scope would be kept, before
 // a container is learned at all.
 func (s *Store) CanRecord(scope Scope, name string) error {
+	if s.root == nil {
+		return storedir.CanRecord(s.Dir, scope, name)
+	}
 	if err := ValidName(name); err != nil {
 		return err
 	}
 	if err := ValidScope(scope); err != nil {
 		return err
 	}
-	// Checking writes nothing: a store not created yet has room.
-	root, done, err := s.open(false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer done()
-	return s.roomFor(root, scope, name)
-}
-
-func (s *Store) roomFor(root *os.Root, scope Scope, name string) error {
-	list, err := s.recordingFiles(root, scope, name)
-	if err != nil {
-		return err
-	}
-	if len(list) >= MaxRecordings {
-		return fmt.Errorf("%w: the store %s holds %d recordings of %q (%s), the most it keeps: promote them (tailor profiles promote %s) or remove them",
-			ErrTooManyRecordings, s.Dir, len(list), name, scope, promoteArgs(scope, name))
-	}
-	total := 0
-	d, err := root.Open(scope.root())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("list recordings: %w", err)
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return fmt.Errorf("list recordings: %w", err)
-	}
-	for _, n := range names {
-		if ValidName(n) != nil {
-			continue
-		}
-		files, err := s.recordingFiles(root, scope, n)
-		if err != nil {
-			return err
-		}
-		total += len(files)
-	}
-	if total >= scopeLimit {
-		return fmt.Errorf("%w: the store %s holds %d recordings for the %s, the most it keeps over all names: promote or remove some",
-			ErrTooManyRecordings, s.Dir, total, scope)
-	}
-	return nil
-}
-
-func promoteArgs(scope Scope, name string) string {
-	if scope == "" {
-		return name
-	}
-	return "--namespace " + string(scope) + " " + name
+	return storedir.RoomFor(s.root, s.Dir, scope, name)
 }
 
 // recordingName makes a file name of a recording: when it was written and
@@ -183,10 +91,10 @@ func (s *Store) Record(scope Scope, name, containerID string, p *Profile) (strin
 		return "", err
 	}
 	defer unlock()
-	if err := s.roomFor(root, scope, name); err != nil {
+	if err := storedir.RoomFor(root, s.Dir, scope, name); err != nil {
 		return "", err
 	}
-	dir := scope.dir(name)
+	dir := scope.Dir(name)
 	if err := root.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("store %s: %w", s.Dir, err)
 	}
@@ -196,28 +104,6 @@ func (s *Store) Record(scope Scope, name, containerID string, p *Profile) (strin
 		return "", err
 	}
 	return path.Join(s.Dir, file), nil
-}
-
-func (s *Store) recordingFiles(root *os.Root, scope Scope, name string) ([]string, error) {
-	d, err := root.Open(scope.dir(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	defer d.Close()
-	des, err := d.ReadDir(-1)
-	if err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	var out []string
-	for _, de := range des {
-		if de.Type().IsRegular() && strings.HasSuffix(de.Name(), storeExt) && !strings.HasPrefix(de.Name(), ".") {
-			out = append(out, de.Name())
-		}
-	}
-	return out, nil
 }
 
 // Recordings lists the pending recordings of name in scope, oldest first.
@@ -236,7 +122,7 @@ func (s *Store) Recordings(scope Scope, name string) ([]Entry, error) {
 		return nil, err
 	}
 	defer done()
-	return s.entries(root, scope.dir(name), func(file string) (string, bool) {
+	return s.entries(root, scope.Dir(name), func(file string) (string, bool) {
 		return strings.TrimSuffix(file, storeExt), strings.HasSuffix(file, storeExt) && !strings.HasPrefix(file, ".")
 	})
 }
@@ -268,7 +154,7 @@ func (s *Store) Promote(scope Scope, name, target string, replace bool) (*Profil
 		return nil, 0, err
 	}
 	defer unlock()
-	files, err := s.recordingFiles(root, scope, name)
+	files, err := storedir.RecordingFiles(root, scope, name)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -277,7 +163,7 @@ func (s *Store) Promote(scope Scope, name, target string, replace bool) (*Profil
 	}
 	var recs []*Profile
 	for _, f := range files {
-		p, err := s.load(root, path.Join(scope.dir(name), f), f)
+		p, err := s.load(root, path.Join(scope.Dir(name), f), f)
 		if err != nil {
 			return nil, 0, fmt.Errorf("promote %s: %w (remove it, or fix it, and promote again)", f, err)
 		}
@@ -302,7 +188,7 @@ func (s *Store) Promote(scope Scope, name, target string, replace bool) (*Profil
 	}
 	var errs []error
 	for _, f := range files {
-		if err := root.Remove(path.Join(scope.dir(name), f)); err != nil {
+		if err := root.Remove(path.Join(scope.Dir(name), f)); err != nil {
 			errs = append(errs, err)
 		}
 	}

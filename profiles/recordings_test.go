@@ -113,21 +113,3 @@ func TestStoreThroughHandle(t *testing.T) {
 		t.Errorf("written outside the store: %v", entries)
 	}
 }
-
-func TestRecordScopeQuota(t *testing.T) {
-	old := scopeLimit
-	scopeLimit = 3
-	t.Cleanup(func() { scopeLimit = old })
-	s := NewStore(filepath.Join(t.TempDir(), "store"))
-	for i := range 3 {
-		if _, err := s.Record("team-a", fmt.Sprintf("n%d", i), "c", testProfile("x", "read")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.Record("team-a", "n9", "c", testProfile("x", "read")); !errors.Is(err, ErrTooManyRecordings) {
-		t.Errorf("a fourth name in a full scope = %v", err)
-	}
-	if _, err := s.Record("team-b", "n9", "c", testProfile("x", "read")); err != nil {
-		t.Errorf("another scope is not affected: %v", err)
-	}
-}

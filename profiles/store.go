@@ -1,11 +1,8 @@
 package profiles
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/tailor-dev/tailor/internal/jsondoc"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,46 +11,34 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tailor-dev/tailor/internal/jsondoc"
+	"github.com/tailor-dev/tailor/profiles/storedir"
 )
 
+// The store's layout (names, scopes, recordings, the lock, atomic writes)
+// is package storedir's, which the OCI hook uses without the profile
+// model; these are its names here.
+
 // DefaultStoreDir is where learned profiles are kept unless told otherwise.
-const DefaultStoreDir = "/var/lib/tailor/profiles"
+const DefaultStoreDir = storedir.DefaultDir
 
 // MaxNameLen is the longest profile name a store accepts.
-const MaxNameLen = 128
+const MaxNameLen = storedir.MaxNameLen
 
 // ErrNotFound marks a profile name that is not in the store.
 var ErrNotFound = errors.New("profile not found")
 
 // ErrBadName marks a profile name a store refuses.
-var ErrBadName = errors.New("invalid profile name")
+var ErrBadName = storedir.ErrBadName
 
 // storeExt is the file name extension of a stored profile.
-const storeExt = ".json"
-
-// lockName is the lock file serialising a store's writers.
-const lockName = ".lock"
+const storeExt = storedir.Ext
 
 // ValidName checks a profile name: 1 to MaxNameLen characters from
 // [A-Za-z0-9._-], and not "." or "..". Names become file names, so
 // anything else could escape the store directory.
-func ValidName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: empty name", ErrBadName)
-	case len(name) > MaxNameLen:
-		return fmt.Errorf("%w: %q is %d characters long (at most %d)", ErrBadName, name, len(name), MaxNameLen)
-	case name == "." || name == "..":
-		return fmt.Errorf("%w: %q", ErrBadName, name)
-	}
-	for i, c := range name {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
-		if !ok {
-			return fmt.Errorf("%w: %q has %q at position %d (allowed: letters, digits, '.', '_', '-')", ErrBadName, name, c, i)
-		}
-	}
-	return nil
-}
+func ValidName(name string) error { return storedir.ValidName(name) }
 
 // Store is a directory of named profiles, one file <name>.json each, and
 // of the recordings learning runs left for them (see Record). Writers are
@@ -87,14 +72,7 @@ func (s *Store) OpenDir() (*os.File, error) {
 	if s.root != nil {
 		return nil, errors.New("store: already open")
 	}
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create profile store: %w", err)
-	}
-	f, err := os.OpenFile(s.Dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open profile store: %w", err)
-	}
-	return f, nil
+	return storedir.OpenDir(s.Dir)
 }
 
 // open returns a handle on the store directory and how to release it. A
@@ -103,12 +81,7 @@ func (s *Store) open(create bool) (*os.Root, func(), error) {
 	if s.root != nil {
 		return s.root, func() {}, nil
 	}
-	if create {
-		if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-			return nil, nil, fmt.Errorf("create profile store: %w", err)
-		}
-	}
-	r, err := os.OpenRoot(s.Dir)
+	r, err := storedir.OpenRoot(s.Dir, create)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -187,67 +160,11 @@ func (s *Store) write(root *os.Root, file string, p *Profile) error {
 // temporary file created beside it, fsync, rename. Nothing is resolved
 // outside root.
 func WriteFileIn(root *os.Root, file string, data []byte, perm os.FileMode) error {
-	dir, base := filepath.Split(file)
-	var tmp string
-	var f *os.File
-	for range 100 {
-		tmp = dir + "." + base + ".tmp" + randomSuffix()
-		var err error
-		f, err = root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, perm)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("write %s: %w", file, err)
-		}
-	}
-	if f == nil {
-		return fmt.Errorf("write %s: no free temporary name", file)
-	}
-	defer root.Remove(tmp) // fails harmlessly after the rename
-	_, err := f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = root.Rename(tmp, file)
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	return nil
-}
-
-func randomSuffix() string {
-	var b [6]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return storedir.WriteFileIn(root, file, data, perm)
 }
 
 // lock takes the store's exclusive writer lock.
-func (s *Store) lock(root *os.Root) (unlock func(), err error) {
-	f, err := root.OpenFile(lockName, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock profile store: %w", err)
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock profile store %s: %w", s.Dir, err)
-	}
-	return func() { f.Close() }, nil // closing the file releases the lock
-}
+func (s *Store) lock(root *os.Root) (unlock func(), err error) { return storedir.Lock(root, s.Dir) }
 
 // Load reads the profile name. A missing profile is ErrNotFound.
 func (s *Store) Load(name string) (*Profile, error) {

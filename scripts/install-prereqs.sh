@@ -12,7 +12,8 @@ set -euo pipefail
 # Running containers: the runtimes, a static shell for test rootfs, strace
 # for the e2e baseline.
 runtime_pkgs=(runc crun busybox-static strace)
-# Building tailor (cgo for libseccomp) and the e2e test binaries (-m32).
+# Building tailor (cgo for libseccomp; tailor-hook and tailor-landlock are
+# static, without cgo) and the e2e test binaries (-m32).
 build_pkgs=(gcc make pkg-config libseccomp-dev gcc-multilib libc6-dev-i386)
 # Regenerating the committed BPF objects (make generate).
 bpf_pkgs=(clang llvm libbpf-dev bpftool)

@@ -21,7 +21,7 @@ import (
 
 	"github.com/tailor-dev/tailor/hook"
 	"github.com/tailor-dev/tailor/profiler/wire"
-	"github.com/tailor-dev/tailor/profiles"
+	"github.com/tailor-dev/tailor/profiles/storedir"
 )
 
 // Exit codes, as `tailor hook`'s: 1 when the container cannot be learned
@@ -62,7 +62,7 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 func parse(args []string, stderr io.Writer) (hook.Options, error) {
 	fs := flag.NewFlagSet("tailor-hook", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	store := profiles.DefaultStoreDir
+	store := storedir.DefaultDir
 	if v, ok := lookupStore(); ok {
 		store = v
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -11,7 +13,7 @@ import (
 
 	"github.com/tailor-dev/tailor/hook"
 	"github.com/tailor-dev/tailor/profiler/wire"
-	"github.com/tailor-dev/tailor/profiles"
+	"github.com/tailor-dev/tailor/profiles/storedir"
 )
 
 // TestLinksOnlyTheHook: the hook binary's start is on every hooked
@@ -33,14 +35,12 @@ func TestLinksOnlyTheHook(t *testing.T) {
 		"github.com/tailor-dev/tailor/cmd/tailor-hook",
 		"github.com/tailor-dev/tailor/hook",
 		"github.com/tailor-dev/tailor/profiler/wire",
-		"github.com/tailor-dev/tailor/profiles",
+		"github.com/tailor-dev/tailor/profiles/storedir",
 		"github.com/tailor-dev/tailor/internal/bounded",
 		"github.com/tailor-dev/tailor/internal/jsondoc",
 		"github.com/tailor-dev/tailor/internal/jsonfield",
 		"github.com/tailor-dev/tailor/internal/ociconfig",
 		"github.com/opencontainers/runtime-spec/specs-go",
-		"github.com/moby/sys/capability",
-		"github.com/seccomp/libseccomp-golang",
 		"golang.org/x/sys/unix",
 	}
 	heavy := []string{
@@ -48,14 +48,18 @@ func TestLinksOnlyTheHook(t *testing.T) {
 		"github.com/tailor-dev/tailor/bpf", "github.com/tailor-dev/tailor/hook/sink",
 		"github.com/cilium/ebpf", "oras.land/", "github.com/urfave/cli", "github.com/russross/blackfriday",
 		"github.com/cpuguy83/go-md2man", "sigs.k8s.io/yaml", "go.yaml.in/yaml", "github.com/moby/profiles",
+		"github.com/seccomp/libseccomp-golang",
 	}
 	deps := strings.Fields(string(out))
 	if !slices.Contains(deps, "github.com/tailor-dev/tailor/hook") {
 		t.Fatalf("go list -deps does not list the hook package: %q", deps)
 	}
 	for _, d := range deps {
-		if d == "github.com/tailor-dev/tailor/profiler" {
+		switch d {
+		case "github.com/tailor-dev/tailor/profiler":
 			t.Errorf("tailor-hook links %s (the tracer, with BPF): use profiler/wire", d)
+		case "github.com/tailor-dev/tailor/profiles":
+			t.Errorf("tailor-hook links %s (the profile model, with libseccomp through cgo): use profiles/storedir or internal/jsondoc", d)
 		}
 		for _, h := range heavy {
 			if strings.HasPrefix(d, h) {
@@ -74,6 +78,54 @@ func TestLinksOnlyTheHook(t *testing.T) {
 		if slices.Contains(strings.Fields(string(std)), d) {
 			t.Errorf("tailor-hook links %s", d)
 		}
+	}
+}
+
+// TestStatic: the hook binary is built without cgo (make build:
+// CGO_ENABLED=0), as the Landlock helper is: no dynamic loader, libc or
+// libseccomp to map and relocate before main, on every hooked start. No
+// package it links outside the standard library may need cgo, and the
+// binary built so has no interpreter and no shared library.
+func TestStatic(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go tool is not on PATH (add /usr/local/go/bin): %v", err)
+	}
+	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{if and (not .Standard) .CgoFiles}}{{.ImportPath}}{{end}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, d := range strings.Fields(string(out)) {
+		t.Errorf("tailor-hook links %s, which needs cgo", d)
+	}
+	bin := filepath.Join(t.TempDir(), "tailor-hook")
+	build := exec.Command(goTool, "build", "-trimpath", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("CGO_ENABLED=0 tailor-hook has a %s program header: it is linked dynamically", p.Type)
+		}
+	}
+	if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
+		t.Errorf("CGO_ENABLED=0 tailor-hook needs shared libraries %q (%v)", libs, err)
+	}
+	syms, _ := f.Symbols() // none in a stripped binary; this one is not
+	for _, s := range syms {
+		if strings.HasPrefix(s.Name, "runtime/cgo.") || strings.HasPrefix(s.Name, "github.com/seccomp/libseccomp-golang.") {
+			t.Errorf("CGO_ENABLED=0 tailor-hook has the symbol %s", s.Name)
+			break
+		}
+	}
+	if len(syms) == 0 {
+		t.Error("the test binary has no symbol table: cannot check what it links")
 	}
 }
 
@@ -110,7 +162,7 @@ func TestDefaults(t *testing.T) {
 	if v, ok := lookupStore(); ok {
 		t.Skipf("TAILOR_STORE=%s is set in the test's environment", v)
 	}
-	if opts.Store != profiles.DefaultStoreDir || opts.Tracer.Dir != wire.DefaultDir ||
+	if opts.Store != storedir.DefaultDir || opts.Tracer.Dir != wire.DefaultDir ||
 		opts.Tracer.Timeout != hook.DefaultTracerTimeout || len(opts.AllowDirs) != 0 || opts.LearnReplaces {
 		t.Errorf("defaults = %+v, tracer %+v", opts, opts.Tracer)
 	}
