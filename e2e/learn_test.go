@@ -30,11 +30,13 @@ type learning struct {
 	stderr  bytes.Buffer
 }
 
-// startLearn starts `tailor learn` on the bundle under runtime. The
-// container is deleted when the test ends, whatever happened.
+// startLearn starts `tailor learn` on the bundle under runtime, with
+// tailor-hook beside tailor (as make install puts it: learn has the runtime
+// run it). The container is deleted when the test ends, whatever happened.
 func startLearn(t testing.TB, runtime string, b *bundle) *learning {
 	t.Helper()
 	bin := tailorBin(t)
+	hookBin(t)
 	runtimeBin(t, runtime)
 	l := &learning{ID: containerID(t), Runtime: runtime, Out: filepath.Join(t.TempDir(), "profile.json")}
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
