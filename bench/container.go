@@ -101,10 +101,21 @@ func (e *Env) runContainer(runtime, bundle string) (string, time.Duration, error
 // learn runs `tailor learn` on a bundle with the tracer in tracerDir and
 // returns the container's stdout; the profile is written to out.
 func (e *Env) learn(runtime, bundle, tracerDir, out string) (string, error) {
+	stdout, _, _, err := e.learnTimed(runtime, bundle, tracerDir, out)
+	return stdout, err
+}
+
+// learnTimed is learn, with when the `tailor learn` process started and
+// ended (the harness's own clean-up of the container comes after).
+func (e *Env) learnTimed(runtime, bundle, tracerDir, out string) (stdout string, start, end time.Time, err error) {
 	id := e.containerID("learn")
 	defer ocitest.Delete(runtime, id)
-	return run(nil, e.Tailor, "learn", "--bundle", bundle, "--runtime", runtime, "--name", id,
-		"--tracer-dir", tracerDir, "-o", out, "--timeout", "4m")
+	args := []string{"learn", "--bundle", bundle, "--runtime", runtime, "--name", id,
+		"--tracer-dir", tracerDir, "-o", out, "--timeout", "4m"}
+	start = time.Now()
+	res, err := ocitest.Run(runTimeout, nil, e.Tailor, args...)
+	end = time.Now()
+	return res.Stdout, start, end, failure(res, err, e.Tailor, args)
 }
 
 // straceContainer runs the bundle with strace -f attached to the

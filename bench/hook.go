@@ -50,7 +50,8 @@ func (e *Env) benchHook(r *Results) error {
 		header: []string{"runtime", "plain p50", "plain p95", "warm p50", "cold p50", "added: filter only",
 			"added: filter + no-op hook", "added: filter + `tailor version` hook", "added: filter + `tailor-hook -h` hook", "tracer start to ready",
 			"added warm p50", "added warm p95", "added warm p50, `tailor hook`",
-			"added cold p50", "added cold p95", "added: `tailor learn`, warm p50", "`tailor learn` over the warm hook p50"}}
+			"added cold p50", "added cold p95", "added: `tailor learn`, warm p50", "`tailor learn` over the warm hook p50",
+			"`tailor learn` after the container's exit p50"}}
 	if err := e.bpfLoadTime(r, &t); err != nil {
 		r.fail("hook/bpf-load", err)
 	}
@@ -75,7 +76,10 @@ func (e *Env) benchHook(r *Results) error {
 		"`tailor tracer` from exec to accepting connections (p50). A cold start slower than 10 s is measured in 3 " +
 		"rounds only. \"`tailor learn`\" is `tailor learn --runtime RUNTIME` of the plain bundle with its tracer " +
 		"started beforehand, minus the plain run; \"over the warm hook\" is learn minus the warm hooked run, same " +
-		"round: tailor learn's own start, its working bundle, and the wait for the profile after the container exits."}, t.notes...)
+		"round: tailor learn's own start, its working bundle, and the wait for the profile after the container exits. " +
+		"\"After the container's exit\" is, in the same rounds and against the same tracer, a `tailor learn` of `/storm stamp` " +
+		"(prints the wall clock and exits): from that stamp to the end of the learn process (the runtime's own " +
+		"clean-up, the tracer's drain and write, the reply, learn's exit)."}, t.notes...)
 	r.addTable(t)
 	return nil
 }
@@ -112,6 +116,10 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 	coldOut := filepath.Join(e.Work, "hook-"+rt+"-cold.json")
 	args := []string{"/bin/true"}
 	plain, err := e.bundle("true-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: args})
+	if err != nil {
+		return err
+	}
+	stamp, err := e.bundle("stamp-"+rt, ocitest.Config{Rootfs: rootfs, ReadOnly: true, Args: []string{"/storm", "stamp"}})
 	if err != nil {
 		return err
 	}
@@ -175,9 +183,14 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 			}
 			defer tr.stop()
 			os.Remove(learnOut)
-			t0 := time.Now()
-			_, err = e.learn(rt, plain, learnDir, learnOut)
-			return map[string]float64{"ms": float64(time.Since(t0).Microseconds()) / 1000}, err
+			_, start, end, err := e.learnTimed(rt, plain, learnDir, learnOut)
+			if err != nil {
+				return nil, err
+			}
+			v := map[string]float64{"ms": float64(end.Sub(start).Microseconds()) / 1000}
+			os.Remove(learnOut)
+			v["after-exit-ms"], err = e.learnAfterExit(rt, stamp, learnDir, learnOut)
+			return v, err
 		}},
 		{name: "cold", done: func() bool { return slowCold >= 3 }, run: func() (map[string]float64, error) {
 			if pid, ok := findTracer(coldDir); ok {
@@ -241,7 +254,8 @@ func (e *Env) hookLatency(r *Results, t *table, rt, rootfs string) error {
 	}
 	f := r.figure("hook/"+rt+"/added_learn", "ms", added)
 	row = append(row, fmt.Sprintf("%.1f", f.Median),
-		fmt.Sprintf("%.1f", r.figure("hook/"+rt+"/learn_over_warm", "ms", over).Median))
+		fmt.Sprintf("%.1f", r.figure("hook/"+rt+"/learn_over_warm", "ms", over).Median),
+		fmt.Sprintf("%.1f", r.figure("hook/"+rt+"/learn_after_exit", "ms", s["learn"]["after-exit-ms"]).Median))
 	r.target(fmt.Sprintf("tailor learn added wall time vs %s run, warm, p50", rt), f.Median, 30, "ms")
 	t.rows = append(t.rows, row)
 	return nil
@@ -265,4 +279,20 @@ func (e *Env) bpfLoadTime(r *Results, t *table) error {
 	t.notes = append(t.notes, fmt.Sprintf("Loading and attaching tailor's BPF programs (bpf.Load in the harness): "+
 		"p50 %.0f ms of the tracer's start.", f.Median))
 	return nil
+}
+
+// learnAfterExit runs `tailor learn` of bundle, whose workload prints the
+// wall clock as it exits (`storm stamp`), with the tracer in tracerDir
+// running, and returns how long after that stamp the learn process ended
+// (ms).
+func (e *Env) learnAfterExit(rt, bundle, tracerDir, out string) (float64, error) {
+	stdout, _, end, err := e.learnTimed(rt, bundle, tracerDir, out)
+	if err != nil {
+		return 0, err
+	}
+	var ns int64
+	if _, err := fmt.Sscanf(stdout, "stamp %d", &ns); err != nil {
+		return 0, fmt.Errorf("storm stamp printed %q: %w", stdout, err)
+	}
+	return float64(end.Sub(time.Unix(0, ns)).Microseconds()) / 1000, nil
 }

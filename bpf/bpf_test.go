@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tailor-dev/tailor/profiles"
 )
@@ -110,5 +111,36 @@ func TestLoad(t *testing.T) {
 	}
 	if err := tr.Register(5, 4026531999, 0, true); err != nil {
 		t.Fatalf("the namespace was not freed: %v", err)
+	}
+}
+
+// TestFlushWakesReader: Flush makes a ReadEvent blocked on an empty ring
+// return ErrFlushed (the tracer's handshake with its event reader when a
+// container's last task is gone).
+func TestFlushWakesReader(t *testing.T) {
+	tr := loadTracer(t)
+	got := make(chan error, 1)
+	go func() {
+		for {
+			_, err := tr.ReadEvent()
+			if err != nil {
+				got <- err
+				return
+			}
+		}
+	}()
+	if err := tr.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if !errors.Is(err, ErrFlushed) {
+			t.Fatalf("ReadEvent after Flush = %v, want ErrFlushed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadEvent still blocked 10 s after Flush")
+	}
+	if n := tr.Pending(); n != 0 {
+		t.Errorf("Pending = %d after the reader returned ErrFlushed", n)
 	}
 }

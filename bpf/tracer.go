@@ -343,12 +343,19 @@ func (t *Tracer) TaskQuota() uint32 {
 // ErrClosed is returned by ReadEvent after Close.
 var ErrClosed = errors.New("tracer closed")
 
+// ErrFlushed is returned by ReadEvent, instead of an event, once it has
+// returned every record the ring held when Flush was called.
+var ErrFlushed = errors.New("event reader flushed")
+
 // ReadEvent blocks for the next first-sighting event.
 func (t *Tracer) ReadEvent() (Event, error) {
 	rec, err := t.events.Read()
 	if err != nil {
 		if errors.Is(err, os.ErrClosed) {
 			return Event{}, ErrClosed
+		}
+		if errors.Is(err, ringbuf.ErrFlushed) {
+			return Event{}, ErrFlushed
 		}
 		return Event{}, fmt.Errorf("read event: %w", err)
 	}
@@ -376,7 +383,18 @@ func cString[T ~int8 | ~uint8](b []T) string {
 	return string(out)
 }
 
-// Pending returns how many ring-buffer bytes are waiting to be read.
+// Pending returns how many ring-buffer bytes are waiting to be read
+// (reserved ones included: the kernel moves the producer position when a
+// record is reserved, before it is written).
 func (t *Tracer) Pending() int {
 	return t.events.AvailableBytes()
+}
+
+// Flush wakes a ReadEvent blocked on an empty ring: it returns ErrFlushed
+// after the records the ring holds.
+func (t *Tracer) Flush() error {
+	if err := t.events.Flush(); err != nil {
+		return fmt.Errorf("flush event reader: %w", err)
+	}
+	return nil
 }

@@ -40,6 +40,7 @@ func startDockerd(t *testing.T) *dockerd {
 	t.Helper()
 	ensureEngine(t, dockerCLI, "dockerd", "runc", "tar")
 	bin := tailorBin(t)
+	hookBin(t) // beside tailor, as make install puts it: tailor runtime's learning hook runs it
 	// Unix socket paths are short: keep the exec root near /tmp.
 	dir, err := os.MkdirTemp("", "tailor-docker-")
 	if err != nil {

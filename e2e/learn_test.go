@@ -30,11 +30,13 @@ type learning struct {
 	stderr  bytes.Buffer
 }
 
-// startLearn starts `tailor learn` on the bundle under runtime. The
-// container is deleted when the test ends, whatever happened.
+// startLearn starts `tailor learn` on the bundle under runtime, with
+// tailor-hook beside tailor (as make install puts it: learn has the runtime
+// run it). The container is deleted when the test ends, whatever happened.
 func startLearn(t testing.TB, runtime string, b *bundle) *learning {
 	t.Helper()
 	bin := tailorBin(t)
+	hookBin(t)
 	runtimeBin(t, runtime)
 	l := &learning{ID: containerID(t), Runtime: runtime, Out: filepath.Join(t.TempDir(), "profile.json")}
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
@@ -470,5 +472,44 @@ func TestLearnFailsFast(t *testing.T) {
 	res = run(t, nil, bin, "learn", "--bundle", filepath.Join(t.TempDir(), "nosuch"), "-o", filepath.Join(t.TempDir(), "p.json"))
 	if res.ExitCode != 2 || !strings.Contains(res.Stderr, "config.json") {
 		t.Errorf("missing bundle: want exit 2 naming config.json:\n%s", res)
+	}
+}
+
+// exitBoundaryRounds is how many learning runs TestLearnExitBoundary makes
+// under each runtime.
+const exitBoundaryRounds = 10
+
+// TestLearnExitBoundary: what a container does right before it exits is in
+// its profile, round after round: the tracer writes the profile only once
+// its event reader has handled every record the container's tasks wrote.
+// The workload's last two actions each leave a record in the ring only
+// (the kernel's maps hold the syscall bits, the ring what is new to the
+// container: a file opened, the task that first made a syscall): it opens
+// a file of its own, then execs ionice, whose ioprio_get is the last new
+// syscall before exit_group.
+func TestLearnExitBoundary(t *testing.T) {
+	requireRoot(t)
+	const mark = "/etc/tailor-exitmark"
+	for _, rt := range runtimes {
+		t.Run(rt, func(t *testing.T) {
+			b := newBundle(t, busyboxRootfs(t), []string{"/bin/sh", "-c", "cat " + mark + " && exec ionice"})
+			if err := os.WriteFile(filepath.Join(b.Rootfs, mark), []byte("mark\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for i := range exitBoundaryRounds {
+				l := startLearn(t, rt, b)
+				if res := l.wait(t); res.ExitCode != 0 || !strings.Contains(res.Stdout, "mark") {
+					t.Fatalf("round %d: tailor learn:\n%s", i, res)
+				}
+				p := l.profile(t)
+				if !learnedTouches(p)["file"][mark] {
+					t.Errorf("round %d: %s, opened right before the exit, is not in the profile", i, mark)
+				}
+				sc, ok := p.Syscall(profiles.ABIX8664, "ioprio_get")
+				if !ok || sc.Seen.Comm != "ionice" {
+					t.Errorf("round %d: ioprio_get, the last syscall new to the container, recorded %v, first seen by %+v; want seen by ionice", i, ok, sc.Seen)
+				}
+			}
+		})
 	}
 }

@@ -113,14 +113,19 @@ func Run(ctx context.Context, o Options) (int, error) {
 		defer t.Stop()
 	}
 	code, runErr := o.Runtime.Run(ctx, work, o.Name, Stdio{o.Stdin, o.Stdout, o.Stderr})
-	// `run` removes a container that exits; the delete is for one that was
-	// killed or failed half-way, so it runs beside the wait for the
-	// profile rather than before it.
+	// `run` removes a container when it exits (runc 1.1 and crun 1.8 also
+	// when they failed to start it): the delete is for a runtime that
+	// could not be run, or one whose state is still there. It runs beside
+	// the wait for the profile rather than before it.
 	deleted := make(chan struct{})
-	go func() {
-		defer close(deleted)
-		o.Runtime.Delete(o.Name)
-	}()
+	if runErr == nil && o.Runtime.Gone(o.Name) {
+		close(deleted)
+	} else {
+		go func() {
+			defer close(deleted)
+			o.Runtime.Delete(o.Name)
+		}()
+	}
 	defer func() { <-deleted }()
 	cancel()
 	if o.Progress != nil {

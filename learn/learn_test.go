@@ -19,6 +19,7 @@ import (
 // fakeRuntime records what a learning run asks of the runtime. run is the
 // container: it returns when the container exits (or is killed).
 type fakeRuntime struct {
+	gone   bool // what Gone answers
 	mu     sync.Mutex
 	calls  []string
 	config []byte
@@ -55,6 +56,8 @@ func (f *fakeRuntime) Kill(id, signal string) error {
 	}
 	return nil
 }
+
+func (f *fakeRuntime) Gone(string) bool { return f.gone }
 
 func (f *fakeRuntime) Delete(id string) error {
 	f.mu.Lock()
@@ -113,17 +116,28 @@ const goodConfig = `{"ociVersion":"1.2.0","process":{"args":["sh"],"cwd":"/"},"r
 "linux":{"resources":{"memory":{"limit":9223372036854775807}}}}`
 
 func TestRunPassesExitCodeAndCleansUp(t *testing.T) {
-	for _, code := range []int{0, 3} {
+	for _, tc := range []struct {
+		code int
+		gone bool // the runtime removed the container
+		want string
+	}{
+		{0, false, "run c1,delete c1"},
+		{3, false, "run c1,delete c1"},
+		{0, true, "run c1"},
+		{3, true, "run c1"},
+	} {
+		code := tc.code
 		o := fixture(t, goodConfig)
 		rt := newFakeRuntime(exits(code))
+		rt.gone = tc.gone
 		tr := &fakeTracer{result: profiler.Result{Complete: true, Syscalls: 7}}
 		o.Runtime, o.Tracer = rt, tr
 		got, err := Run(context.Background(), o)
 		if err != nil || got != code {
 			t.Fatalf("Run = %d, %v; want %d, nil", got, err, code)
 		}
-		if want := []string{"run c1", "delete c1"}; strings.Join(rt.calls, ",") != strings.Join(want, ",") {
-			t.Errorf("runtime calls %q, want %q", rt.calls, want)
+		if calls := strings.Join(rt.calls, ","); calls != tc.want {
+			t.Errorf("exit %d, gone %v: runtime calls %q, want %q", code, tc.gone, calls, tc.want)
 		}
 		cfg := string(rt.config)
 		for _, want := range []string{`"limit":9223372036854775807`, `"path":"/usr/local/bin/tailor"`, `"--output","` + o.Output + `"`, `SCMP_ACT_ALLOW`, filepath.Join(o.Bundle, "rootfs")} {
@@ -211,5 +225,48 @@ func TestRunRefusesMissingOutputDir(t *testing.T) {
 	o.Runtime, o.Tracer = newFakeRuntime(exits(0)), &fakeTracer{}
 	if _, err := Run(context.Background(), o); !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("Run error = %v, want ErrBadInput", err)
+	}
+}
+
+// TestRunDeletesWhenTheRuntimeFailed: a runtime that could not be run may
+// have left the container behind, whatever its state directory says.
+func TestRunDeletesWhenTheRuntimeFailed(t *testing.T) {
+	o := fixture(t, goodConfig)
+	rt := newFakeRuntime(func(*fakeRuntime) (int, error) { return 0, errors.New("exec format error") })
+	rt.gone = true
+	o.Runtime, o.Tracer = rt, &fakeTracer{}
+	if _, err := Run(context.Background(), o); !errors.Is(err, ErrLearn) {
+		t.Fatalf("Run error = %v, want ErrLearn", err)
+	}
+	if want := "run c1,delete c1"; strings.Join(rt.calls, ",") != want {
+		t.Errorf("runtime calls %q, want %q", rt.calls, want)
+	}
+}
+
+func TestOCIRuntimeGone(t *testing.T) {
+	if (OCIRuntime{Path: "/usr/bin/youki"}).Gone("c1") {
+		t.Error("a runtime whose state directory is unknown reported a container gone")
+	}
+	for _, id := range []string{"", ".", "..", "a/b", "../runc"} {
+		if (OCIRuntime{Path: "/usr/sbin/runc"}).Gone(id) {
+			t.Errorf("Gone(%q) = true for an id runc refuses", id)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("runc's state directory without --root is root's")
+	}
+	root := t.TempDir()
+	old := stateRoots["runc"]
+	stateRoots["runc"] = root
+	defer func() { stateRoots["runc"] = old }()
+	runc := OCIRuntime{Path: "/usr/sbin/runc"}
+	if !runc.Gone("c1") {
+		t.Error("a container with no state directory is not reported gone")
+	}
+	if err := os.Mkdir(filepath.Join(root, "c1"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if runc.Gone("c1") {
+		t.Error("a container whose state directory exists is reported gone")
 	}
 }

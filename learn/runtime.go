@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // Stdio is the container's standard input and output.
@@ -26,6 +29,10 @@ type Runtime interface {
 	Kill(id, signal string) error
 	// Delete removes the container, running or not.
 	Delete(id string) error
+	// Gone reports whether the runtime holds no state for the container
+	// any more (`run` removes a container when it exits, also when it
+	// failed to start it); false when it cannot tell.
+	Gone(id string) bool
 	String() string
 }
 
@@ -65,4 +72,20 @@ func (r OCIRuntime) Kill(id, signal string) error {
 
 func (r OCIRuntime) Delete(id string) error {
 	return exec.Command(r.Path, "delete", "--force", id).Run()
+}
+
+// stateRoots are where runc and crun keep a container's state when root
+// runs them without --root: a directory named by the container's id.
+var stateRoots = map[string]string{"runc": "/run/runc", "crun": "/run/crun"}
+
+// Gone looks for the container's state directory, where it knows the
+// runtime's (runc, crun run by root): asking the runtime (`state`) would
+// cost as much as the delete it saves.
+func (r OCIRuntime) Gone(id string) bool {
+	root, ok := stateRoots[filepath.Base(r.Path)]
+	if !ok || os.Geteuid() != 0 || id == "" || id == "." || id == ".." || strings.ContainsRune(id, '/') {
+		return false
+	}
+	_, err := os.Lstat(filepath.Join(root, id))
+	return errors.Is(err, fs.ErrNotExist)
 }

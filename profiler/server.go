@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +35,17 @@ type Recorder interface {
 	ReadEvent() (bpf.Event, error)
 }
 
+// Ring is the event ring buffer as the server needs it to know that the
+// event reader has handled everything written to it.
+type Ring interface {
+	// Pending is how many bytes the ring holds that the reader has not
+	// taken (records reserved and not written yet included).
+	Pending() int
+	// Flush makes a reader blocked on an empty ring return
+	// (ReadEvent: bpf.ErrFlushed).
+	Flush() error
+}
+
 // Server is the shared tracer: one set of BPF programs for every container
 // being learned on the host.
 type Server struct {
@@ -43,9 +55,10 @@ type Server struct {
 	Grace    time.Duration
 	// Linger is how long a stopping tracer still answers (DefaultLinger).
 	Linger time.Duration
-	// Pending reports how many ring-buffer bytes are not read yet, so that
-	// provenance is complete before a profile is written.
-	Pending func() int
+	// Ring, when set, is the ring buffer ReadEvent reads (bpf.Tracer):
+	// a container's profile waits until the event reader has handled
+	// every record the ring held when the container's last task exited.
+	Ring Ring
 	// MountNamespace returns a process's mount namespace (tests replace it).
 	MountNamespace func(pid int) (uint32, error)
 	// Peer decides whether a connecting uid may talk to the tracer
@@ -63,6 +76,7 @@ type Server struct {
 	Adopted func() bool
 
 	mu      sync.Mutex
+	caught  []chan struct{} // waiters for the event reader to catch up
 	byID    map[string]*container
 	bySlot  map[uint32]*container
 	scopes  map[string]*scopeID // by Registration.Scope, while in use
@@ -443,14 +457,68 @@ func (s *Server) watch(c *container, pidfd int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if s.Pending != nil {
-		for end := time.Now().Add(time.Second); s.Pending() > 0 && time.Now().Before(end); {
-			time.Sleep(5 * time.Millisecond)
-		}
-		time.Sleep(10 * time.Millisecond) // the record being handled
+	if !s.caughtUp() {
+		reasons = append(reasons, fmt.Sprintf("the tracer's event reader had not caught up %s after the container's last task exited: files, programs or endpoints may be missing", caughtUpWait))
 	}
 	res := s.finish(c, reasons)
 	s.forget(c, res)
+}
+
+// caughtUpWait bounds the wait for the event reader once a container's
+// last task is gone (it is behind only when the ring is busy with other
+// containers' records).
+const caughtUpWait = 2 * time.Second
+
+// caughtUp returns once the event reader has handled every record that
+// was in the ring when it was called, false if that takes longer than
+// caughtUpWait. Called after the container's last task exited: a record
+// is written by the task it is about (the program runs in that task's
+// context, and submits it before returning), so every record of the
+// container is in the ring by then. The reader confirms after handling a
+// record, or after a Flush woke it on an empty ring, by finding the ring
+// empty: everything in it before that point was taken by the reader,
+// which handles each record before it takes the next (readEvents).
+func (s *Server) caughtUp() bool {
+	if s.Ring == nil {
+		return true
+	}
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.caught = append(s.caught, ch)
+	s.mu.Unlock()
+	if err := s.Ring.Flush(); err != nil {
+		log.Printf("%v", err)
+	}
+	t := time.NewTimer(caughtUpWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		select {
+		case <-ch: // answered meanwhile
+			return true
+		default:
+		}
+		if i := slices.Index(s.caught, ch); i >= 0 {
+			s.caught = slices.Delete(s.caught, i, i+1)
+		}
+		return false
+	}
+}
+
+// releaseCaughtUp answers the caughtUp waiters if the reader has handled
+// everything in the ring; s.mu is held, by the reader.
+func (s *Server) releaseCaughtUp() {
+	if len(s.caught) == 0 || s.Ring.Pending() != 0 {
+		return
+	}
+	for _, ch := range s.caught {
+		close(ch)
+	}
+	s.caught = nil
 }
 
 func (s *Server) finish(c *container, reasons []string) *Result {
@@ -537,30 +605,42 @@ func (s *Server) forget(c *container, res *Result) {
 	close(c.done)
 }
 
+// readEvents adds each event to its container, and answers the caughtUp
+// waiters whenever it has read the ring to its end.
 func (s *Server) readEvents() {
 	for {
 		e, err := s.Recorder.ReadEvent()
-		if err != nil {
-			if errors.Is(err, bpf.ErrClosed) {
-				return
-			}
+		if errors.Is(err, bpf.ErrClosed) {
+			return
+		}
+		// bpf.ErrFlushed: woken by caughtUp, no event.
+		if err != nil && !errors.Is(err, bpf.ErrFlushed) {
 			log.Printf("%v", err)
-			continue
 		}
 		s.mu.Lock()
-		if c, ok := s.bySlot[e.Container]; ok && c.prov != nil {
-			if e.Touch != nil {
-				c.touch.add(e)
-			}
-			c.prov.add(e)
-			switch {
-			case e.Kind == bpf.EventSyscall:
-				c.stat.Syscalls++
-			case e.Kind == bpf.EventCap && e.Value == 1:
-				c.stat.Capabilities++
-			}
+		if err == nil {
+			s.add(e)
 		}
+		s.releaseCaughtUp()
 		s.mu.Unlock()
+	}
+}
+
+// add records an event for its container; s.mu is held.
+func (s *Server) add(e bpf.Event) {
+	c, ok := s.bySlot[e.Container]
+	if !ok || c.prov == nil {
+		return
+	}
+	if e.Touch != nil {
+		c.touch.add(e)
+	}
+	c.prov.add(e)
+	switch {
+	case e.Kind == bpf.EventSyscall:
+		c.stat.Syscalls++
+	case e.Kind == bpf.EventCap && e.Value == 1:
+		c.stat.Capabilities++
 	}
 }
 

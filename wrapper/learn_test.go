@@ -7,8 +7,10 @@ import (
 
 // TestRunLearningHookArgs checks the hook a learning create adds: by
 // default the hook adds a recording to the store, which an operator
-// promotes; with LearnReplaces it replaces the stored profile.
+// promotes; with LearnReplaces it replaces the stored profile. With
+// LeanHook, tailor-hook runs with the same flags.
 func TestRunLearningHookArgs(t *testing.T) {
+	const lean = "/usr/local/bin/tailor-hook"
 	tests := []struct {
 		name string
 		o    Options
@@ -18,6 +20,7 @@ func TestRunLearningHookArgs(t *testing.T) {
 		{"replaces the profile", Options{LearnReplaces: true}, []string{"--learn-replaces"}},
 		{"with a tracer directory", Options{TracerDir: "/run/tailor"}, []string{"--tracer-dir", "/run/tailor"}},
 		{"both", Options{LearnReplaces: true, TracerDir: "/run/tailor"}, []string{"--learn-replaces", "--tracer-dir", "/run/tailor"}},
+		{"tailor-hook", Options{LeanHook: lean, LearnReplaces: true, TracerDir: "/run/tailor"}, []string{"--learn-replaces", "--tracer-dir", "/run/tailor"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,8 +38,15 @@ func TestRunLearningHookArgs(t *testing.T) {
 			for _, a := range h["args"].([]any) {
 				got = append(got, a.(string))
 			}
-			if want := append([]string{"tailor", "hook", "--store", f.store}, tt.want...); !reflect.DeepEqual(got, want) {
+			path, argv := "/usr/local/bin/tailor", []string{"tailor", "hook"}
+			if tt.o.LeanHook != "" {
+				path, argv = lean, []string{"tailor-hook"}
+			}
+			if want := append(append(argv, "--store", f.store), tt.want...); !reflect.DeepEqual(got, want) {
 				t.Errorf("hook args = %q, want %q", got, want)
+			}
+			if h["path"] != path {
+				t.Errorf("hook path = %v, want %s", h["path"], path)
 			}
 		})
 	}

@@ -46,8 +46,12 @@ type Options struct {
 	Args []string
 	// Store is the profile store for learning and enforcing.
 	Store string
-	// Exe is the tailor binary the learning hook runs.
+	// Exe is the tailor binary the learning hook runs (`tailor hook`),
+	// unless LeanHook is set.
 	Exe string
+	// LeanHook, when set, is the tailor-hook the learning hook runs
+	// instead (hook.Lean: the one installed beside Exe).
+	LeanHook string
 	// TracerDir is passed to the learning hook.
 	TracerDir string
 	// Apply tunes how a profile is enforced (see bundle.ApplyProfile).
@@ -303,12 +307,12 @@ func (o Options) learning(config []byte, name string) ([]byte, error) {
 	if err := cfg.Set(name, "annotations", hook.AnnotationLearn); err != nil {
 		return nil, err
 	}
-	return bundle.AddLearning(cfg.Bytes(), "", hook.Spec(o.Exe, o.hookArgs()))
+	return bundle.AddLearning(cfg.Bytes(), "", hook.Command(o.Exe, o.LeanHook, o.hookFlags()))
 }
 
-// hookArgs are the arguments of the learning hook.
-func (o Options) hookArgs() []string {
-	args := []string{"tailor", "hook", "--store", profiles.NewStore(o.Store).Dir}
+// hookFlags are the flags of the learning hook.
+func (o Options) hookFlags() []string {
+	args := []string{"--store", profiles.NewStore(o.Store).Dir}
 	if o.LearnReplaces {
 		args = append(args, "--learn-replaces")
 	}

@@ -177,7 +177,9 @@ func checkLearning(t *testing.T, cfg map[string]any) {
 	}
 	h, _ := list[0].(map[string]any)
 	args, _ := json.Marshal(h["args"])
-	if h["path"] != "/usr/local/bin/tailor" || !strings.Contains(string(args), `"hook","--store"`) {
+	full := h["path"] == "/usr/local/bin/tailor" && strings.HasPrefix(string(args), `["tailor","hook","--store"`)
+	lean := h["path"] == "/usr/local/bin/tailor-hook" && strings.HasPrefix(string(args), `["tailor-hook","--store"`)
+	if !full && !lean {
 		t.Errorf("hook = %v", h)
 	}
 	linux, _ := cfg["linux"].(map[string]any)

@@ -13,6 +13,8 @@
  *   storm http PORT PATH N       N keep-alive GETs of PATH on 127.0.0.1
  *                                (both print "result NAME CPU_NS WALL_NS"
  *                                per request, CPU of the whole container)
+ *   storm stamp                  prints "stamp NS", the wall clock
+ *                                (CLOCK_REALTIME), and exits
  *
  * -f installs an allow-all seccomp filter first (a filtered task that is
  * not being learned, like a container on the same host); -c CPU pins the
@@ -461,6 +463,17 @@ static int run_http(int argc, char **argv)
 	return 0;
 }
 
+/* stamp: print the wall clock (CLOCK_REALTIME, ns) and exit at once, so
+ * that whoever runs the container can time what happens after its exit. */
+static int run_stamp(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME, &ts))
+		die("clock_gettime");
+	printf("stamp %lld%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, 0, _IOLBF, 0);
@@ -480,7 +493,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (a >= argc)
-		return fprintf(stderr, "usage: storm [-f] [-c CPU] ops|distinct|redis|http ...\n"), 2;
+		return fprintf(stderr, "usage: storm [-f] [-c CPU] ops|distinct|redis|http|stamp ...\n"), 2;
 	const char *mode = argv[a++];
 	if (!strcmp(mode, "ops"))
 		return run_ops(argc - a, argv + a);
@@ -490,5 +503,7 @@ int main(int argc, char **argv)
 		return run_redis(argc - a, argv + a);
 	if (!strcmp(mode, "http"))
 		return run_http(argc - a, argv + a);
+	if (!strcmp(mode, "stamp"))
+		return run_stamp();
 	return fprintf(stderr, "storm: unknown mode %s\n", mode), 2;
 }

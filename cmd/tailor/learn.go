@@ -37,7 +37,7 @@ missing output directory); 125 when tailor itself failed (with a message).`,
 			opts := learn.Options{
 				Bundle: c.String("bundle"), Runtime: runtime, Name: c.String("name"),
 				Output: c.String("output"), Timeout: c.Duration("timeout"),
-				Hook:   hook.Spec(selfExe(), []string{"tailor", "hook", "--tracer-dir", dir}),
+				Hook:   hook.Command(selfExe(), hook.Lean(selfExe()), []string{"--tracer-dir", dir}),
 				Tracer: tracerClient(dir, hook.DefaultTracerTimeout),
 				Stdin:  os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 			}

@@ -61,7 +61,7 @@ The "--" ends tailor's own flags. See docs/engines.md.`,
 		Action: func(c *cli.Context) error {
 			opts := wrapper.Options{
 				Runtime: c.String("runtime"), Args: c.Args().Slice(), Store: c.String("store"),
-				Exe: selfExe(), TracerDir: c.String("tracer-dir"),
+				Exe: selfExe(), LeanHook: hook.Lean(selfExe()), TracerDir: c.String("tracer-dir"),
 				Apply:   bundle.ApplyOptions{AllowIncomplete: c.Bool("allow-incomplete")},
 				NoLearn: c.Bool("no-learn"), LearnReplaces: c.Bool("learn-replaces"),
 				Landlock: c.Bool("landlock"), LandlockStrict: c.Bool("landlock-strict"),

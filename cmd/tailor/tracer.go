@@ -52,7 +52,7 @@ func runTracer(ctx context.Context, dir string, idle, grace time.Duration, opts 
 		return err
 	}
 	defer t.Close()
-	s := &profiler.Server{Recorder: t, Sink: sink.Sink, Pending: t.Pending, Idle: idle, Grace: grace}
+	s := &profiler.Server{Recorder: t, Sink: sink.Sink, Ring: t, Idle: idle, Grace: grace}
 	if idle == 0 {
 		// Run as a service: never idle out, whoever the parent is.
 		s.Idle = 1<<63 - 1
