@@ -24,6 +24,9 @@ const ReadyEnv = "TAILOR_READY_FD"
 // exec.Cmd's ExtraFiles.
 const readyFd = 3
 
+// serverPath is the only variable a started server gets besides ReadyEnv.
+const serverPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // ErrExited is returned by a Start function when the server it started
 // exited, or closed its end of the pipe, before it was ready: another one
 // may have been serving already (the lock decides), or it failed.
@@ -60,7 +63,8 @@ func StartCommand(dir, exe string, args ...string) func() (<-chan error, error) 
 }
 
 // StartDetached is StartCommand with the log file named: exe runs in its
-// own session with its output appended to dir/logName. The channel it
+// own session with its output appended to dir/logName and an environment
+// of its own (PATH and ReadyEnv only). The channel it
 // returns gets nil once the server says it is ready (NotifyReady), or
 // ErrExited when it exits first, and is then closed.
 func StartDetached(dir, logName, exe string, args ...string) func() (<-chan error, error) {
@@ -81,7 +85,9 @@ func StartDetached(dir, logName, exe string, args ...string) func() (<-chan erro
 		cmd := exec.Command(exe, args...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.ExtraFiles = []*os.File{w}
-		cmd.Env = append(os.Environ(), ReadyEnv+"="+strconv.Itoa(readyFd))
+		// Nothing of the starter's environment, which a runtime built
+		// from the bundle's hook entry, reaches a root daemon.
+		cmd.Env = []string{serverPath, ReadyEnv + "=" + strconv.Itoa(readyFd)}
 		cmd.Dir = "/"
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		err = cmd.Start()

@@ -64,6 +64,16 @@ func TestStartDetachedReady(t *testing.T) {
 	if err := <-ready; err != nil {
 		t.Errorf("ready server: %v", err)
 	}
+	// The starter's environment stays its own.
+	t.Setenv("TAILOR_TEST_LEAK", "1")
+	t.Setenv("LD_PRELOAD", "/nonexistent.so")
+	ready, err = StartDetached(dir, "env.log", "/bin/sh", "-c", `[ -z "$TAILOR_TEST_LEAK$LD_PRELOAD" ] && printf R >&3`)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ready; err != nil {
+		t.Errorf("the server got the starter's environment: %v", err)
+	}
 	ready, err = StartDetached(dir, "exited.log", "/bin/sh", "-c", `echo failing; exit 3`)()
 	if err != nil {
 		t.Fatal(err)
