@@ -13,6 +13,9 @@ HELPER   := bin/tailor-landlock
 # whose `tailor tracer` it starts on demand. Static, without cgo, as the
 # helper: no dynamic loader, libc or libseccomp to map before main.
 HOOK     := bin/tailor-hook
+# The shared tracer, which a hook starts when none runs (the container
+# waits for it): a binary of its own without tailor's command line.
+TRACER   := bin/tailor-tracer
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 PREFIX   ?= /usr/local
@@ -28,6 +31,7 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tailor
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(HELPER) ./cmd/tailor-landlock
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(HOOK) ./cmd/tailor-hook
+	$(GO) build -trimpath -ldflags "-s -w" -o $(TRACER) ./cmd/tailor-tracer
 
 # Unit tests need no root and run with the race detector; e2e tests (./e2e)
 # need root and skip without it (and fail under CI=true). generator/dockertest
@@ -58,6 +62,7 @@ install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tailor
 	install -D -m 0755 $(HELPER) $(DESTDIR)$(PREFIX)/bin/tailor-landlock
 	install -D -m 0755 $(HOOK) $(DESTDIR)$(PREFIX)/bin/tailor-hook
+	install -D -m 0755 $(TRACER) $(DESTDIR)$(PREFIX)/bin/tailor-tracer
 	install -D -m 0644 deploy/hooks.d/tailor.json $(DESTDIR)$(HOOKSDIR)/tailor.json
 	install -d -m 0700 $(DESTDIR)/var/lib/tailor/seccomp
 

@@ -229,7 +229,7 @@ func (e *Env) foreignTracers() []string {
 			continue
 		}
 		base := filepath.Base(p.args[0])
-		isTailorTracer := len(p.args) > 1 && p.args[1] == "tracer" && strings.Contains(base, "tailor")
+		_, isTailorTracer := tracerDir(p.args)
 		if isTailorTracer || base == "strace" || base == "bpftrace" || base == "perf" {
 			out = append(out, fmt.Sprintf("pid %d: %s", p.pid, strings.Join(p.args, " ")))
 		}

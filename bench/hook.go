@@ -73,7 +73,7 @@ func (e *Env) benchHook(r *Results) error {
 		"version` hook\" (the tailor binary's start-up) and \"filter + `tailor-hook -h`\" (the hook binary's) split the " +
 		"added time; warm and cold run tailor-hook, as hooks.d does; \"`tailor hook`\" is the warm case with the full " +
 		"binary's hook command instead, in the same rounds; \"tracer start to ready\" is " +
-		"`tailor tracer` from exec to accepting connections (p50). A cold start slower than 10 s is measured in 3 " +
+		"the tracer a hook starts (tailor-tracer) from exec to accepting connections (p50). A cold start slower than 10 s is measured in 3 " +
 		"rounds only. \"`tailor learn`\" is `tailor learn --runtime RUNTIME` of the plain bundle with its tracer " +
 		"started beforehand, minus the plain run; \"over the warm hook\" is learn minus the warm hooked run, same " +
 		"round: tailor learn's own start, its working bundle, and the wait for the profile after the container exits. " +

@@ -93,3 +93,23 @@ func TestStraceNames(t *testing.T) {
 		t.Fatalf("got %v, want %v (read ran before the execve)", got, want)
 	}
 }
+
+// TestTracerDir: the bench finds a tracer by either binary's command line.
+func TestTracerDir(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		dir  string
+		ok   bool
+	}{
+		{[]string{"/usr/local/bin/tailor-tracer", "--tracer-dir", "/run/x"}, "/run/x", true},
+		{[]string{"bin/tailor", "tracer", "--tracer-dir", "/run/y", "--idle", "1s"}, "/run/y", true},
+		{[]string{"bin/tailor", "tracer"}, "", true},
+		{[]string{"bin/tailor", "learn", "--tracer-dir", "/run/z"}, "", false},
+		{[]string{"/usr/bin/strace", "tracer"}, "", false},
+		{nil, "", false},
+	} {
+		if dir, ok := tracerDir(tc.args); dir != tc.dir || ok != tc.ok {
+			t.Errorf("tracerDir(%q) = %q, %v; want %q, %v", tc.args, dir, ok, tc.dir, tc.ok)
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tailor-dev/tailor/hook"
 )
 
 // tracerDir returns a tracer directory private to this run; it is removed
@@ -45,7 +47,8 @@ func (e *Env) startTracer(dir string) (*tracer, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(e.Tailor, "tracer", "--tracer-dir", dir, "--idle", "24h")
+	exe, args := hook.TracerCommand(e.Tailor) // what a hook would start
+	cmd := exec.Command(exe, append(args, "--tracer-dir", dir, "--idle", "24h")...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start tailor tracer: %w", err)
@@ -110,14 +113,32 @@ func alive(pid int) bool {
 }
 
 // findTracer finds the tracer a hook started for dir: the process running
-// `tailor tracer --tracer-dir dir`.
+// `tailor-tracer --tracer-dir dir` or `tailor tracer --tracer-dir dir`.
 func findTracer(dir string) (int, bool) {
 	for _, p := range processes() {
-		if len(p.args) >= 4 && p.args[1] == "tracer" && p.args[2] == "--tracer-dir" && p.args[3] == dir {
+		if d, ok := tracerDir(p.args); ok && d == dir {
 			return p.pid, true
 		}
 	}
 	return 0, false
+}
+
+// tracerDir returns the --tracer-dir of a tracer's command line, args
+// being tailor-tracer's or `tailor tracer`'s (ok is false for anything
+// else).
+func tracerDir(args []string) (dir string, ok bool) {
+	switch {
+	case len(args) >= 1 && filepath.Base(args[0]) == hook.TracerName:
+		args = args[1:]
+	case len(args) >= 2 && strings.Contains(filepath.Base(args[0]), "tailor") && args[1] == "tracer":
+		args = args[2:]
+	default:
+		return "", false
+	}
+	if len(args) >= 2 && args[0] == "--tracer-dir" {
+		return args[1], true
+	}
+	return "", true
 }
 
 // rssBytes returns a process's resident set size (VmRSS).

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +79,28 @@ func TestMapSizes(t *testing.T) {
 	}
 	if got := spec.Maps[tailorMapMntns].MaxEntries; got != containers {
 		t.Errorf("mntns map: %d entries, want one per container (%d)", got, containers)
+	}
+}
+
+// TestLoadCapFallback checks that Load falls back to the next capability
+// hook when the best one does not load, and names every failure when none
+// does.
+func TestLoadCapFallback(t *testing.T) {
+	needRoot(t)
+	orig := capHooks
+	t.Cleanup(func() { capHooks = orig })
+	missing := struct{ prog, name string }{"no_such_program", "tp_btf/no_such_hook"}
+	capHooks = append([]struct{ prog, name string }{missing}, orig...)
+	tr := loadTracer(t)
+	if tr.CapHook != orig[0].name {
+		t.Errorf("CapHook = %q, want the fallback %q", tr.CapHook, orig[0].name)
+	}
+	capHooks = []struct{ prog, name string }{missing}
+	if tr, err := Load(); err == nil {
+		tr.Close()
+		t.Fatal("Load without a capability hook that loads succeeded")
+	} else if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), missing.name) {
+		t.Errorf("Load = %v, want ErrUnsupported naming %s", err, missing.name)
 	}
 }
 

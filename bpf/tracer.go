@@ -88,13 +88,19 @@ type Tracer struct {
 // coreObjects is everything but the capability hook, which is chosen by
 // probing (see capHooks): the generated tailorObjects would load both.
 type coreObjects struct {
+	coreData
+	SysEnter         *ebpf.Program `ebpf:"sys_enter"`
+	SchedProcessFork *ebpf.Program `ebpf:"sched_process_fork"`
+	SchedProcessExec *ebpf.Program `ebpf:"sched_process_exec"`
+	SchedProcessExit *ebpf.Program `ebpf:"sched_process_exit"`
+	SysExitTouch     *ebpf.Program `ebpf:"sys_exit_touch"`
+	SignalGenerate   *ebpf.Program `ebpf:"signal_generate"`
+}
+
+// coreData is what Load creates before the programs: the maps and the
+// variable the tracer sets.
+type coreData struct {
 	tailorMaps
-	SysEnter          *ebpf.Program  `ebpf:"sys_enter"`
-	SchedProcessFork  *ebpf.Program  `ebpf:"sched_process_fork"`
-	SchedProcessExec  *ebpf.Program  `ebpf:"sched_process_exec"`
-	SchedProcessExit  *ebpf.Program  `ebpf:"sched_process_exit"`
-	SysExitTouch      *ebpf.Program  `ebpf:"sys_exit_touch"`
-	SignalGenerate    *ebpf.Program  `ebpf:"signal_generate"`
 	ExecBoundaryUsers *ebpf.Variable `ebpf:"exec_boundary_users"`
 }
 
@@ -214,10 +220,14 @@ func configure(spec *ebpf.CollectionSpec, opts []Option) (uint32, error) {
 }
 
 // Load loads the programs and attaches them. The caller must Close it.
+//
+// A hook that finds no tracer waits for this, so it is ordered for a cold
+// start: the kernel's BTF (CO-RE relocation and the tp_btf/fexit
+// targets), the largest part in user space, is parsed while the object is
+// read and the maps are created, which need no kernel types; then the
+// programs are verified concurrently (the kernel verifies each in its own
+// bpf(2) call, on its own CPU), the best capability hook among them.
 func Load(opts ...Option) (*Tracer, error) {
-	// The kernel's BTF (CO-RE relocation and the tp_btf/fexit targets)
-	// is the largest part of a load in user space: parse it while the
-	// object is read, once for every program loaded below.
 	kernel := btf.NewCache()
 	go kernel.Kernel() // an error shows where it is used
 	spec, err := loadTailor()
@@ -229,41 +239,53 @@ func Load(opts ...Option) (*Tracer, error) {
 		return nil, err
 	}
 	// spec is this call's own: the loads below share it rather than copy
-	// it (loading does not change a spec), each with its own programs.
-	core := *spec
-	core.Programs = maps.Clone(spec.Programs)
-	for _, h := range capHooks {
-		delete(core.Programs, h.prog)
-	}
-	coll, err := ebpf.NewCollectionWithOptions(&core, ebpf.CollectionOptions{Cache: kernel})
+	// it (loading does not change a spec).
+	data := *spec
+	data.Programs = nil
+	coll, err := ebpf.NewCollectionWithOptions(&data, ebpf.CollectionOptions{Cache: kernel})
 	if err != nil {
-		return nil, fmt.Errorf("%w: load programs (needs root, BTF at /sys/kernel/btf/vmlinux and tp_btf support, Linux 5.11+): %w", ErrUnsupported, verifierError(err))
+		return nil, fmt.Errorf("%w: create maps (needs root and Linux 5.11+): %w", ErrUnsupported, err)
 	}
-	// The capability program shares the maps just loaded.
+	// The programs share the maps just created.
 	shared := maps.Clone(coll.Maps)
-	if err := coll.Assign(&t.objs); err != nil {
+	if err := coll.Assign(&t.objs.coreData); err != nil {
 		coll.Close()
-		return nil, fmt.Errorf("assign BPF objects: %w", err)
+		return nil, fmt.Errorf("assign BPF maps: %w", err)
 	}
-	var capErrs []error
-	for _, h := range capHooks {
-		var obj struct {
-			P *ebpf.Program `ebpf:"placeholder"`
+	o := &t.objs
+	capProg, capErr, err := loadPrograms(spec, kernel, shared, capHooks[0].prog, map[string]**ebpf.Program{
+		"sys_enter":          &o.SysEnter,
+		"sched_process_fork": &o.SchedProcessFork,
+		"sched_process_exec": &o.SchedProcessExec,
+		"sched_process_exit": &o.SchedProcessExit,
+		"sys_exit_touch":     &o.SysExitTouch,
+		"signal_generate":    &o.SignalGenerate,
+	})
+	if err != nil {
+		if capProg != nil {
+			capProg.Close()
 		}
-		one := *spec
-		one.Programs = map[string]*ebpf.ProgramSpec{"placeholder": spec.Programs[h.prog]}
-		err := one.LoadAndAssign(&obj, &ebpf.CollectionOptions{MapReplacements: shared, Cache: kernel})
-		if err == nil {
+		t.Close()
+		return nil, fmt.Errorf("%w: load programs (needs root, BTF at /sys/kernel/btf/vmlinux and tp_btf support, Linux 5.11+): %w", ErrUnsupported, err)
+	}
+	// The capability hook: the best one was loaded with the others; the
+	// next ones are loaded only when it does not load or attach.
+	var capErrs []error
+	for i, h := range capHooks {
+		if i > 0 {
+			capProg, capErr = loadProgram(spec, kernel, shared, h.prog)
+		}
+		if capErr == nil {
 			var l link.Link
-			l, err = link.AttachTracing(link.TracingOptions{Program: obj.P})
-			if err == nil {
-				t.capProg, t.CapHook = obj.P, h.name
+			l, capErr = link.AttachTracing(link.TracingOptions{Program: capProg})
+			if capErr == nil {
+				t.capProg, t.CapHook = capProg, h.name
 				t.links = append(t.links, l)
 				break
 			}
-			obj.P.Close()
+			capProg.Close()
 		}
-		capErrs = append(capErrs, fmt.Errorf("%s: %w", h.name, err))
+		capErrs = append(capErrs, fmt.Errorf("%s: %w", h.name, capErr))
 	}
 	if t.capProg == nil {
 		t.Close()
@@ -293,6 +315,47 @@ func Load(opts ...Option) (*Tracer, error) {
 		return nil, fmt.Errorf("open event ring buffer: %w", err)
 	}
 	return t, nil
+}
+
+// loadPrograms verifies tailor's programs concurrently against the maps
+// already created, each into its field of into, and the capability hook
+// named capName, which it returns with its own error: the caller may fall
+// back to another. The kernel verifies one program per bpf(2) call, and
+// verification is most of a load.
+func loadPrograms(spec *ebpf.CollectionSpec, kernel *btf.Cache, shared map[string]*ebpf.Map, capName string, into map[string]**ebpf.Program) (capProg *ebpf.Program, capErr, err error) {
+	var wg sync.WaitGroup
+	errs := make([]error, len(into))
+	i := 0
+	for name, field := range into {
+		i := i
+		wg.Go(func() {
+			p, err := loadProgram(spec, kernel, shared, name)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", name, verifierError(err))
+			}
+			*field = p
+		})
+		i++
+	}
+	capProg, capErr = loadProgram(spec, kernel, shared, capName)
+	wg.Wait()
+	return capProg, capErr, errors.Join(errs...)
+}
+
+// loadProgram loads the program name of spec, whose maps are in shared.
+func loadProgram(spec *ebpf.CollectionSpec, kernel *btf.Cache, shared map[string]*ebpf.Map, name string) (*ebpf.Program, error) {
+	ps := spec.Programs[name]
+	if ps == nil {
+		return nil, fmt.Errorf("no program %s in the object", name)
+	}
+	one := *spec
+	one.Programs = map[string]*ebpf.ProgramSpec{name: ps}
+	c, err := ebpf.NewCollectionWithOptions(&one, ebpf.CollectionOptions{MapReplacements: shared, Cache: kernel})
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.DetachProgram(name), nil
 }
 
 func verifierError(err error) error {

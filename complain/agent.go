@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tailor-dev/tailor/profiler"
+	"github.com/tailor-dev/tailor/profiler/wire"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -113,6 +114,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("chmod %s: %w", sock, err)
 	}
 	a.Log.Printf("agent: serving %s", sock)
+	wire.NotifyReady()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	go a.stopWhenIdle(ctx, ln)

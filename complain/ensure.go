@@ -16,7 +16,7 @@ import (
 // start when none does: the createRuntime hook calls it, before the
 // runtime connects to listenerPath. The agent must be root's (or this
 // user's, for tests).
-func Ensure(dir string, start func() error, timeout time.Duration) error {
+func Ensure(dir string, start func() (<-chan error, error), timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	err := pingAgent(dir, deadline)
 	if err == nil {
@@ -25,10 +25,27 @@ func Ensure(dir string, start func() error, timeout time.Duration) error {
 	if start == nil {
 		return err
 	}
-	if err := start(); err != nil {
+	ready, err := start()
+	if err != nil {
 		return fmt.Errorf("start the seccomp agent: %w", err)
 	}
+	// The agent says when it listens (wire.NotifyReady); the socket is
+	// tried every 10 ms besides, for another agent that serves it first.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for {
+		select {
+		case err := <-ready:
+			ready = nil
+			if err != nil {
+				if perr := pingAgent(dir, deadline); perr == nil {
+					return nil
+				}
+				return fmt.Errorf("started the seccomp agent, but %w", err)
+			}
+		case <-tick.C:
+		case <-time.After(time.Until(deadline)):
+		}
 		if err = pingAgent(dir, deadline); err == nil {
 			return nil
 		}
@@ -36,7 +53,6 @@ func Ensure(dir string, start func() error, timeout time.Duration) error {
 			return fmt.Errorf("started the seccomp agent, but it did not answer within %s (see %s): %w",
 				timeout, filepath.Join(dir, LogName), err)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -109,15 +109,21 @@ func (o *once[T]) get(t testing.TB, build func() (T, error)) T {
 
 var tailorOnce once[string]
 
-// tailorBin builds cmd/tailor once per run and returns its path.
+// tailorBin builds cmd/tailor (and cmd/tailor-tracer beside it) once per
+// run and returns its path.
 func tailorBin(t testing.TB) string {
 	t.Helper()
 	return tailorOnce.get(t, func() (string, error) {
+		// tailor-tracer beside it, as make install puts it: the tracer
+		// that hooks and tailor learn start (engine_host_test runs
+		// `tailor tracer` itself).
 		bin := filepath.Join(runDir, "bin", "tailor")
-		cmd := exec.Command("go", "build", "-o", bin, "./cmd/tailor")
-		cmd.Dir = repoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("build tailor: %w\n%s", err, out)
+		for _, b := range []struct{ out, pkg string }{{bin, "./cmd/tailor"}, {filepath.Join(runDir, "bin", "tailor-tracer"), "./cmd/tailor-tracer"}} {
+			cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+			cmd.Dir = repoRoot()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return "", fmt.Errorf("build %s: %w\n%s", b.pkg, err, out)
+			}
 		}
 		return bin, nil
 	})

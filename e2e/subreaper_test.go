@@ -15,7 +15,7 @@ import (
 )
 
 // TestHookCrunColdReturns: crun is a child subreaper, so the tracer that
-// the hook (tailor-hook, starting `tailor tracer` from beside it) starts
+// the hook (tailor-hook, starting tailor-tracer from beside it) starts
 // under `crun run` (no tracer running before) becomes crun's child, and
 // crun returns only once it exits. The tracer sees it was adopted and
 // exits when the container is done (its log says so), not after its 30 s

@@ -17,8 +17,13 @@ const LeanName = "tailor-hook"
 // when there is none that a runtime running as root should run: it must be
 // a regular file (not a symlink), executable, owned by root and writable
 // by no one else.
-func Lean(tailor string) string {
-	p := filepath.Join(filepath.Dir(tailor), LeanName)
+func Lean(tailor string) string { return beside(tailor, LeanName) }
+
+// beside returns the binary name beside the tailor binary at tailor, or ""
+// unless it is a regular file (not a symlink), executable, owned by root
+// and writable by no one else: root runs it in tailor's place.
+func beside(tailor, name string) string {
+	p := filepath.Join(filepath.Dir(tailor), name)
 	fi, err := os.Lstat(p)
 	if err != nil || !fi.Mode().IsRegular() {
 		return ""

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tailor-dev/tailor/bpf"
+	"github.com/tailor-dev/tailor/profiler/wire"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -132,6 +133,7 @@ func (s *Server) Run(ctx context.Context, dir string) error {
 	defer ln.Close()
 	s.init()
 	go s.readEvents()
+	wire.NotifyReady() // to the hook or tailor learn that started it, if one did
 	go func() {
 		adopted := s.waitIdle(ctx)
 		if adopted {

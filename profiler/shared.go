@@ -30,15 +30,3 @@ func Acquire(lock *os.File, wait time.Duration) error { return acquire(lock, wai
 
 // ParseRights returns the handles of SCM_RIGHTS control messages.
 func ParseRights(oob []byte) ([]*os.File, error) { return parseRights(oob) }
-
-// StartDetached is StartCommand with the log file named: exe runs in its
-// own session with its output appended to dir/logName.
-func StartDetached(dir, logName, exe string, args ...string) func() error {
-	return wire.StartDetached(dir, logName, exe, args...)
-}
-
-// StartCommand returns a Start function that runs `exe args...` as a
-// detached tracer (see wire.StartCommand).
-func StartCommand(dir, exe string, args ...string) func() error {
-	return wire.StartCommand(dir, exe, args...)
-}

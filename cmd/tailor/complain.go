@@ -22,7 +22,7 @@ import (
 	"github.com/tailor-dev/tailor/generator"
 	"github.com/tailor-dev/tailor/hook"
 	"github.com/tailor-dev/tailor/internal/ociconfig"
-	"github.com/tailor-dev/tailor/profiler"
+	"github.com/tailor-dev/tailor/profiler/wire"
 	"github.com/tailor-dev/tailor/profiles"
 )
 
@@ -111,7 +111,7 @@ func registerCaps(ctx context.Context, data []byte, dir string) error {
 // to listenerPath before it runs createRuntime hooks, so tailor apply
 // starts the agent too; the hook covers runc and an agent that idled out.
 func ensureAgent(dir, store string) error {
-	start := profiler.StartDetached(dir, complain.LogName, selfExe(), "complain", "agent", "--tracer-dir", dir, "--store", store)
+	start := wire.StartDetached(dir, complain.LogName, selfExe(), "complain", "agent", "--tracer-dir", dir, "--store", store)
 	if err := complain.Ensure(dir, start, complainHookTimeout); err != nil {
 		return fmt.Errorf("complain mode: %w", err)
 	}

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
-	"log"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/tailor-dev/tailor/bpf"
-	"github.com/tailor-dev/tailor/hook/sink"
+	"github.com/tailor-dev/tailor/internal/tracerd"
 	"github.com/tailor-dev/tailor/profiler"
 )
 
@@ -38,25 +35,7 @@ func init() {
 			if c.IsSet("task-quota") {
 				opts = append(opts, bpf.TaskQuota(uint32(c.Uint("task-quota"))))
 			}
-			return fail(exitTailor, runTracer(ctx, c.String("tracer-dir"), c.Duration("idle"), c.Duration("grace"), opts...))
+			return fail(exitTailor, tracerd.Run(ctx, c.String("tracer-dir"), c.Duration("idle"), c.Duration("grace"), opts...))
 		},
 	})
-}
-
-func runTracer(ctx context.Context, dir string, idle, grace time.Duration, opts ...bpf.Option) error {
-	if err := profiler.LeaveCgroups(); err != nil {
-		log.Printf("tracer stays in its cgroups: %v", err)
-	}
-	t, err := bpf.Load(opts...)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	s := &profiler.Server{Recorder: t, Sink: sink.Sink, Ring: t, Idle: idle, Grace: grace}
-	if idle == 0 {
-		// Run as a service: never idle out, whoever the parent is.
-		s.Idle = 1<<63 - 1
-		s.Adopted = func() bool { return false }
-	}
-	return s.Run(ctx, dir)
 }

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,9 +18,10 @@ type Client struct {
 	Dir string
 	// Timeout bounds connecting, starting the tracer and registering.
 	Timeout time.Duration
-	// Start launches the tracer (see StartCommand); nil means the tracer
-	// must already run.
-	Start func() error
+	// Start launches the tracer (see StartCommand) and returns a channel
+	// that says when it is ready or has exited; nil means the tracer must
+	// already run.
+	Start func() (<-chan error, error)
 }
 
 // ErrNoTracer is returned when no tracer answers in time.
@@ -37,10 +36,28 @@ func (c *Client) dial(deadline time.Time) (net.Conn, error) {
 		}
 		return conn, nil
 	}
-	if err := c.Start(); err != nil {
+	ready, err := c.Start()
+	if err != nil {
 		return nil, fmt.Errorf("start tracer: %w", err)
 	}
+	// The tracer says when it listens; the socket is tried every 10 ms
+	// besides, for another tracer that serves it first (the tracer's
+	// lock decides which one does; ours then exits).
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for {
+		select {
+		case err := <-ready:
+			ready = nil
+			if err != nil {
+				if conn, derr := net.DialTimeout("unix", sock, time.Until(deadline)); derr == nil {
+					return conn, nil
+				}
+				return nil, fmt.Errorf("%w: started it, but %w", ErrNoTracer, err)
+			}
+		case <-tick.C:
+		case <-time.After(time.Until(deadline)):
+		}
 		conn, err = net.DialTimeout("unix", sock, time.Until(deadline))
 		if err == nil {
 			return conn, nil
@@ -49,7 +66,6 @@ func (c *Client) dial(deadline time.Time) (net.Conn, error) {
 			return nil, fmt.Errorf("%w: started it, but %s did not answer within %s (see %s): %w",
 				ErrNoTracer, sock, c.Timeout, filepath.Join(c.Dir, LogName), err)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -161,34 +177,4 @@ func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
 		return nil, err
 	}
 	return resp.Result, nil
-}
-
-// StartCommand returns a Start function that runs `exe args...` as a
-// detached tracer: its own session, stdio on the log file in dir, so that
-// the runtime waiting on the hook's pipes is not held by it.
-func StartCommand(dir, exe string, args ...string) func() error {
-	return StartDetached(dir, LogName, exe, args...)
-}
-
-// StartDetached is StartCommand with the log file named: exe runs in its
-// own session with its output appended to dir/logName.
-func StartDetached(dir, logName, exe string, args ...string) func() error {
-	return func() error {
-		if err := CheckDir(dir); err != nil {
-			return err
-		}
-		logf, err := OpenPrivate(filepath.Join(dir, logName), os.O_WRONLY|os.O_CREATE|os.O_APPEND)
-		if err != nil {
-			return fmt.Errorf("open tracer log: %w", err)
-		}
-		defer logf.Close()
-		cmd := exec.Command(exe, args...)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		cmd.Dir = "/"
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("run %s: %w", exe, err)
-		}
-		return cmd.Process.Release()
-	}
 }
