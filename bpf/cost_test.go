@@ -13,8 +13,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// stormEnv makes the test binary a storm of N getppid calls once it has
-// been tracked (see runHelperAs).
+// stormEnv makes the test binary a storm of N operations once it has been
+// tracked (see runHelperAs): getppid calls, or, with stormEnv_OP set, the
+// open and close of its own executable (open) or a connect of one UDP
+// socket to 127.0.0.1:9 (connect), the container storm's ops.
 const stormEnv = "TAILOR_BPF_STORM"
 
 func init() {
@@ -28,11 +30,44 @@ func init() {
 		os.Exit(2)
 	case v == "run":
 		n, _ := strconv.Atoi(os.Getenv(stormEnv + "_N"))
+		os.Exit(storm(os.Getenv(stormEnv+"_OP"), n))
+	}
+}
+
+// storm runs n operations op and returns the exit status.
+func storm(op string, n int) int {
+	switch op {
+	case "", "getppid":
 		for range n {
 			unix.Getppid()
 		}
-		os.Exit(0)
+	case "open":
+		exe, err := os.Executable()
+		if err != nil {
+			return 2
+		}
+		for range n {
+			fd, err := unix.Open(exe, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return 2
+			}
+			unix.Close(fd)
+		}
+	case "connect":
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return 2
+		}
+		sa := &unix.SockaddrInet4{Port: 9, Addr: [4]byte{127, 0, 0, 1}}
+		for range n {
+			if unix.Connect(fd, sa) != nil {
+				return 2
+			}
+		}
+	default:
+		return 2
 	}
+	return 0
 }
 
 // BenchmarkTrackedSyscall reports the kernel's run time of sys_enter and
@@ -44,13 +79,23 @@ func init() {
 // include. The programs run for every task on the host: what they cost
 // over an idle window as long as the storm is taken away, so that other
 // tasks' syscalls mostly leave the figure (on a busy machine, read it as
-// ±10%). b.N is the storm's length in syscalls.
+// ±10%). b.N is the storm's length in operations: a getppid, an open and
+// close of a known file (the path walk, hash and deduplication lookup of
+// an object already recorded; close runs sys_exit_touch only up to its
+// syscall number test), a connect of a UDP socket to a known endpoint.
+// -ns/op is the run time per operation, -ns/call per program run.
 //
 //	go test ./bpf -run '^$' -bench TrackedSyscall -benchtime 2000000x -count 5
 func BenchmarkTrackedSyscall(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("loading BPF needs root")
 	}
+	for _, op := range []string{"getppid", "open", "connect"} {
+		b.Run(op, func(b *testing.B) { benchTracked(b, op) })
+	}
+}
+
+func benchTracked(b *testing.B, op string) {
 	tr, err := Load()
 	if err != nil {
 		b.Fatal(err)
@@ -87,6 +132,7 @@ func BenchmarkTrackedSyscall(b *testing.B) {
 		return out
 	}
 	b.Setenv(stormEnv+"_N", strconv.Itoa(b.N))
+	b.Setenv(stormEnv+"_OP", op)
 	b.ResetTimer()
 	start := time.Now()
 	s0 := snap()
@@ -99,6 +145,9 @@ func BenchmarkTrackedSyscall(b *testing.B) {
 		ns := (s1[i][0] - s0[i][0]) - (s2[i][0] - s1[i][0])
 		runs := (s1[i][1] - s0[i][1]) - (s2[i][1] - s1[i][1])
 		b.ReportMetric(ns/runs, p.name+"-ns/call")
+		if p.name != "empty" {
+			b.ReportMetric(ns/float64(b.N), p.name+"-ns/op")
+		}
 	}
 	b.ReportMetric(0, "ns/op") // the storm's process start and the idle window: not a figure
 }
