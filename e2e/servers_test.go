@@ -50,7 +50,7 @@ func (w workload) bundle(t testing.TB, opts ...ocitest.Option) *bundle {
 // waitFor is a shell function polling a command until it succeeds, bounded
 // so a server that never starts fails the workload instead of hanging it.
 const waitFor = `waitfor() { i=0; until "$@"; do i=$((i+1)); if [ $i -ge 600 ]; then echo "gave up waiting for: $*" >&2; exit 1; fi; sleep 0.1; done; }
-exited() { [ ! -e /proc/$1 ] || [ "$(cut -d' ' -f3 /proc/$1/stat)" = Z ]; }
+exited() { cut -d' ' -f3 /proc/$$/stat >/dev/null; [ ! -e /proc/$1 ] || [ "$(cut -d' ' -f3 /proc/$1/stat)" = Z ]; }
 `
 
 // The servers' scripts wait for the server to have exited (waitfor exited
@@ -59,6 +59,14 @@ exited() { [ ! -e /proc/$1 ] || [ "$(cut -d' ' -f3 /proc/$1/stat)" = Z ]; }
 // rt_sigsuspend would depend on timing, and an enforced run that needed it
 // would hang (ash retries a refused sigsuspend forever). Reaping a child
 // that already exited takes only wait4.
+//
+// exited reads the shell's own /proc/PID/stat first: whether the server
+// is already reaped (no /proc/PID, so its stat is never read) when it is
+// first asked is timing too, and a learning run that never read a
+// process's stat gave a profile that refuses the read in a later run that
+// does (Landlock: "cut: /proc/6/stat: Permission denied", nginx/crun).
+// Every run now reads one, so the per-run pid directory is in every
+// recording.
 
 var redisOnce once[string]
 
