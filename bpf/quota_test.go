@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -362,6 +363,7 @@ type testContainer struct {
 	in    *os.File
 	out   *os.File
 	rd    *bufio.Reader
+	alive int // children forked and not killed
 }
 
 func startContainer(t *testing.T, tr *Tracer, cid, scope uint32) *testContainer {
@@ -417,7 +419,54 @@ func (c *testContainer) do(t *testing.T, cmd string) {
 	if _, err := fmt.Fprintln(c.in, cmd); err != nil {
 		t.Fatal(err)
 	}
-	c.expect(t, cmd, map[string]string{"fork": "forked", "kill": "killed", "miss": "missed"}[strings.Fields(cmd)[0]])
+	f := strings.Fields(cmd)
+	c.expect(t, cmd, map[string]string{"fork": "forked", "kill": "killed", "miss": "missed"}[f[0]])
+	switch f[0] {
+	case "fork":
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.alive += n
+		c.settle(t)
+	case "kill":
+		c.alive = 0
+	}
+}
+
+// settle waits until every child the shell forked has run its exec of
+// sleep and sleeps: the shell answers "forked" before its children exec,
+// and a child the recorder could not track at its fork is tried again at
+// its exec, so a check or a Free before that races with it.
+func (c *testContainer) settle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := 0
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			i := strings.LastIndexByte(string(st), ')')
+			j := strings.IndexByte(string(st), '(')
+			if i < 0 || j < 0 {
+				continue
+			}
+			rest := strings.Fields(string(st[i+1:]))
+			if len(rest) > 3 && string(st[j+1:i]) == "sleep" && rest[0] == "S" && rest[2] == strconv.Itoa(c.cmd.Process.Pid) {
+				n++
+			}
+		}
+		if n == c.alive {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container %d: %d of its %d children sleep after 10 s", c.cid, n, c.alive)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (c *testContainer) expect(t *testing.T, cmd, want string) {
