@@ -2,6 +2,7 @@ package complain
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tailor-dev/tailor/profiler"
+	"github.com/tailor-dev/tailor/profiler/wire"
 )
 
 // Ensure makes sure an agent answers on dir's socket, starting one with
@@ -29,30 +31,15 @@ func Ensure(dir string, start func() (<-chan error, error), timeout time.Duratio
 	if err != nil {
 		return fmt.Errorf("start the seccomp agent: %w", err)
 	}
-	// The agent says when it listens (wire.NotifyReady); the socket is
-	// tried every 10 ms besides, for another agent that serves it first.
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-ready:
-			ready = nil
-			if err != nil {
-				if perr := pingAgent(dir, deadline); perr == nil {
-					return nil
-				}
-				return fmt.Errorf("started the seccomp agent, but %w", err)
-			}
-		case <-tick.C:
-		case <-time.After(time.Until(deadline)):
-		}
-		if err = pingAgent(dir, deadline); err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("started the seccomp agent, but it did not answer within %s (see %s): %w",
-				timeout, filepath.Join(dir, LogName), err)
-		}
+	err = wire.AwaitStart(ready, deadline, func() error { return pingAgent(dir, deadline) })
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, wire.ErrExited):
+		return fmt.Errorf("started the seccomp agent, but %w", err)
+	default:
+		return fmt.Errorf("started the seccomp agent, but it did not answer within %s (see %s): %w",
+			timeout, filepath.Join(dir, LogName), err)
 	}
 }
 

@@ -40,32 +40,18 @@ func (c *Client) dial(deadline time.Time) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start tracer: %w", err)
 	}
-	// The tracer says when it listens; the socket is tried every 10 ms
-	// besides, for another tracer that serves it first (the tracer's
-	// lock decides which one does; ours then exits).
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-ready:
-			ready = nil
-			if err != nil {
-				if conn, derr := net.DialTimeout("unix", sock, time.Until(deadline)); derr == nil {
-					return conn, nil
-				}
-				return nil, fmt.Errorf("%w: started it, but %w", ErrNoTracer, err)
-			}
-		case <-tick.C:
-		case <-time.After(time.Until(deadline)):
-		}
+	err = AwaitStart(ready, deadline, func() error {
 		conn, err = net.DialTimeout("unix", sock, time.Until(deadline))
-		if err == nil {
-			return conn, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%w: started it, but %s did not answer within %s (see %s): %w",
-				ErrNoTracer, sock, c.Timeout, filepath.Join(c.Dir, LogName), err)
-		}
+		return err
+	})
+	switch {
+	case err == nil:
+		return conn, nil
+	case errors.Is(err, ErrExited):
+		return nil, fmt.Errorf("%w: started it, but %w", ErrNoTracer, err)
+	default:
+		return nil, fmt.Errorf("%w: started it, but %s did not answer within %s (see %s): %w",
+			ErrNoTracer, sock, c.Timeout, filepath.Join(c.Dir, LogName), err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -114,5 +115,34 @@ func StartDetached(dir, logName, exe string, args ...string) func() (<-chan erro
 			}
 		}()
 		return ready, nil
+	}
+}
+
+// AwaitStart waits for a server a Start function started, whose ready
+// channel it reads: it runs try (a connect, a ping) when the server says
+// it is ready, and every 10 ms besides, for another server that serves the
+// socket first (a lock decides which one does; the one started then
+// exits). It returns nil once try succeeds; when the server exited and
+// try still fails, the exit (ErrExited); at deadline, try's last error.
+func AwaitStart(ready <-chan error, deadline time.Time, try func() error) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var exited error
+		select {
+		case exited = <-ready:
+			ready = nil
+		case <-tick.C:
+		case <-time.After(time.Until(deadline)):
+		}
+		err := try()
+		switch {
+		case err == nil:
+			return nil
+		case exited != nil:
+			return exited
+		case time.Now().After(deadline):
+			return err
+		}
 	}
 }

@@ -104,3 +104,24 @@ func privateDir(t *testing.T) string {
 	}
 	return dir
 }
+
+// TestAwaitStart: another server that serves first is found on the 10 ms
+// tries though the one started never says it is ready; at the deadline
+// the last try's error comes back.
+func TestAwaitStart(t *testing.T) {
+	never := make(chan error)
+	tries := 0
+	err := AwaitStart(never, time.Now().Add(time.Hour), func() error {
+		if tries++; tries < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if err != nil || tries != 3 {
+		t.Errorf("AwaitStart = %v after %d tries, want nil after 3", err, tries)
+	}
+	refused := errors.New("refused")
+	if err := AwaitStart(never, time.Now().Add(30*time.Millisecond), func() error { return refused }); err != refused {
+		t.Errorf("AwaitStart at its deadline = %v, want the try's error", err)
+	}
+}
